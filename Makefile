@@ -1,0 +1,31 @@
+# Set-up is part of every target: a fresh clone needs only `make run` or `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test test-sqlite lint bench postgres clean
+
+run: $(STAMP)
+	$(BIN)/checklist serve
+
+test: $(STAMP) postgres
+	$(BIN)/pytest
+
+test-sqlite: $(STAMP)
+	$(BIN)/pytest --backends sqlite
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+postgres:
+	@bash .ci/ensure-postgres
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) var build .pytest_cache

@@ -1,0 +1,110 @@
+"""Errors as RFC 9457 problem documents: one table maps each error to its HTTP status."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, json, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from checklists.reading import DocumentError
+from service.db import DatabaseUnavailable
+from service.logs import request_id
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ServiceError(Exception):
+    """An error a client can act on; its class decides the HTTP status."""
+
+    title = "请求无法处理"
+
+    def __init__(self, detail: str, errors: dict[str, Any] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or {}
+
+
+class InvalidInput(ServiceError):
+    title = "输入有误"
+
+
+class NotFound(ServiceError):
+    title = "未找到"
+
+
+class Conflict(ServiceError):
+    title = "与当前状态冲突"
+
+
+# One table: error class → HTTP status. Subclasses inherit their parent's row.
+STATUS_BY_ERROR: dict[type[Exception], int] = {
+    ServiceError: 400,
+    InvalidInput: 422,
+    DocumentError: 422,
+    NotFound: 404,
+    Conflict: 409,
+    DatabaseUnavailable: 503,
+    OperationalError: 503,
+}
+
+
+def problem(status: int, title: str, detail: str | None = None, **extra: Any) -> Response:
+    """A problem+json response; `extra` adds members such as `errors`."""
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update({k: v for k, v in extra.items() if v not in (None, {}, [])})
+    body["request_id"] = request_id.get()
+    response = Response(json.dumps(body, ensure_ascii=False), status=status)
+    response.content_type = PROBLEM_JSON
+    return response
+
+
+def status_for(error: Exception) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 500
+
+
+def handle_known(error: Exception) -> Response:
+    status = status_for(error)
+    if isinstance(error, ServiceError):
+        return problem(status, error.title, error.detail, errors=error.errors)
+    if isinstance(error, DocumentError):
+        return problem(status, "文件无法读取", str(error), errors={"file": [str(error)]})
+    log.warning("database unavailable: %s", error.__class__.__name__)
+    return problem(status, "服务暂时不可用", "数据库暂时无法访问，请稍后重试")
+
+
+def handle_http(error: HTTPException) -> Response:
+    errors = validation_messages(error)
+    return problem(error.code or 500, error.name, error.description, errors=errors)
+
+
+def handle_unexpected(error: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return problem(500, "服务器内部错误", "请求处理失败，已记录日志")
+
+
+def validation_messages(error: HTTPException) -> dict[str, Any]:
+    """Field errors from webargs/marshmallow, keyed by field (location level dropped)."""
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages") or {}
+    errors: dict[str, Any] = {}
+    for location_errors in messages.values():
+        if isinstance(location_errors, dict):
+            errors.update(location_errors)
+    return errors
+
+
+def register_error_handlers(app: Flask) -> None:
+    for error_class in STATUS_BY_ERROR:
+        app.register_error_handler(error_class, handle_known)
+    app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(Exception, handle_unexpected)

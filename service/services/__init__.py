@@ -1,0 +1,1 @@
+"""Service functions: each owns one transaction and calls the core."""
