@@ -62,9 +62,11 @@ def resolve_config(config: Config | Mapping[str, Any] | None) -> Config:
 
 
 def register_blueprints(app: Flask) -> None:
-    from service.api.health import blp as health
+    from service.api import documents, health, units
 
-    app.register_blueprint(health)
+    app.register_blueprint(health.blp)
+    for module in (documents, units):
+        api.register_blueprint(module.blp)
 
 
 def register_request_id(app: Flask) -> None:

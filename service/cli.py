@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
 from checklists.reading import DocumentError
+from service.clock import SystemClock
 from service.config import Config, ConfigError, config_from_env
 from service.db import Database, DatabaseUnavailable
 from service.errors import ServiceError
@@ -116,3 +118,167 @@ def read_file(path: Path) -> bytes:
         raise click.ClickException(f"cannot read {path}: {error.strerror}") from None
 
 
+def local_today(config: Config, now: datetime) -> date:
+    return now.astimezone(config.tz).date()
+
+
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--title", help="Document title (only with one PATH).")
+@click.option("--default-deadline", type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD")
+@click.option("--replace", "replace_id", type=int, help="Revise this document id in place.")
+def import_(
+    paths: tuple[Path, ...], title: str | None, default_deadline: Any, replace_id: int | None
+) -> None:
+    """Store each document's measures, units and items (a revision updates them in place)."""
+    from service.services.audit import CLI_ACTOR
+    from service.services.documents import ImportRequest, import_document
+
+    if len(paths) > 1 and (title or replace_id):
+        raise click.UsageError("--title and --replace apply to a single PATH")
+    config = load_config()
+    database = open_database(config)
+    require_schema(database)
+    failures = 0
+    for path in paths:
+        request = ImportRequest(
+            read_file(path),
+            path.name,
+            title=title,
+            replace_id=replace_id,
+            default_deadline=default_deadline.date() if default_deadline else None,
+        )
+        now = SystemClock().now()
+        try:
+            report = import_document(
+                database,
+                request,
+                actor=CLI_ACTOR,
+                now=now,
+                today=local_today(config, now),
+                max_bytes=config.max_upload_bytes,
+            )
+        except USER_ERRORS as error:
+            failures += 1
+            click.echo(f"{path}: {error}", err=True)
+            continue
+        click.echo(json.dumps({"file": str(path), **report.as_dict()}, ensure_ascii=False))
+    if failures:
+        raise SystemExit(1)
+
+
+def require_schema(database: Database) -> None:
+    from service import schema
+
+    with database.reading() as session:
+        if not schema.is_at_head(session.connection()):
+            raise click.ClickException("database schema is not current: run `checklist db upgrade`")
+
+
+@main.group()
+def units() -> None:
+    """The unit directory: list, load, aliases, merge."""
+
+
+@units.command("list")
+@click.option("--unconfirmed", is_flag=True, help="Only units created by imports.")
+def units_list(unconfirmed: bool) -> None:
+    from service.services.units import directory
+
+    database = open_database(load_config())
+    for row in directory(database, unconfirmed=True if unconfirmed else None):
+        flags = ("" if row["confirmed"] else " [待确认]") + (" [群组]" if row["is_group"] else "")
+        aliases = f"  别名: {'、'.join(row['aliases'])}" if row["aliases"] else ""
+        click.echo(f"{row['id']}\t{row['name']}{flags}\t{row['open_items']} 项{aliases}")
+
+
+@units.command("load")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def units_load(path: Path) -> None:
+    """Load a directory file (.csv with name,aliases,group columns, or .yaml)."""
+    from service.services.audit import CLI_ACTOR
+    from service.services.units import parse_directory, register_units
+
+    entries = parse_directory(read_file(path), path.name)
+    database = open_database(load_config())
+    created, aliases = register_units(database, entries, actor=CLI_ACTOR, now=SystemClock().now())
+    click.echo(f"{len(entries)} units read, {created} created, {aliases} aliases added")
+
+
+@units.command("alias")
+@click.argument("unit")
+@click.argument("alias")
+def units_alias(unit: str, alias: str) -> None:
+    """Record ALIAS as another name of UNIT (a name, alias or id)."""
+    from service.services.audit import CLI_ACTOR
+    from service.services.units import alias_unit
+
+    database = open_database(load_config())
+    row = alias_unit(database, unit_ref(unit), alias, actor=CLI_ACTOR, now=SystemClock().now())
+    click.echo(f"{row['name']}: {'、'.join(row['aliases'])}")
+
+
+@units.command("merge")
+@click.argument("source")
+@click.argument("into")
+def units_merge(source: str, into: str) -> None:
+    """Fold SOURCE into INTO: items and names move to INTO, history is kept."""
+    from service.services.audit import CLI_ACTOR
+    from service.services.units import merge
+
+    database = open_database(load_config())
+    row = merge(
+        database, unit_ref(source), unit_ref(into), actor=CLI_ACTOR, now=SystemClock().now()
+    )
+    click.echo(f"merged into {row['name']}: {row['items_moved']} items moved")
+
+
+def unit_ref(text: str) -> int | str:
+    return int(text) if text.isdigit() else text
+
+
+@main.group()
+def token() -> None:
+    """API tokens: create (printed once), list, revoke."""
+
+
+@token.command("create")
+@click.option("--role", required=True, type=click.Choice(["staff", "supervisor", "admin"]))
+@click.option("--unit", "unit_name", help="The unit a staff token acts for.")
+@click.option("--label", default="", help="Who holds the token.")
+@click.option("--expires", type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD (local date).")
+def token_create(role: str, unit_name: str | None, label: str, expires: Any) -> None:
+    """Print a new token, alone on stdout; only its hash is stored."""
+    from service.services.tokens import issue_token
+
+    config = load_config()
+    database = open_database(config)
+    expires_at = expires.replace(tzinfo=config.tz) if expires else None
+    click.echo(
+        issue_token(
+            database,
+            role=role,
+            unit_name=unit_name,
+            label=label,
+            expires_at=expires_at,
+            now=SystemClock().now(),
+        )
+    )
+
+
+@token.command("list")
+def token_list() -> None:
+    from service.services.tokens import token_rows
+
+    for row in token_rows(open_database(load_config())):
+        state = "revoked" if row["revoked_at"] else "active"
+        click.echo(f"{row['id']}\t{row['role']}\t{row['label']}\t{state}")
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+def token_revoke(token_id: int) -> None:
+    from service.services.tokens import revoke
+
+    revoke(open_database(load_config()), token_id, SystemClock().now())
+    click.echo(f"token {token_id} revoked")

@@ -41,12 +41,22 @@ class Conflict(ServiceError):
     title = "与当前状态冲突"
 
 
+class Unauthenticated(ServiceError):
+    title = "未认证"
+
+
+class Forbidden(ServiceError):
+    title = "无权操作"
+
+
 # One table: error class → HTTP status. Subclasses inherit their parent's row.
 STATUS_BY_ERROR: dict[type[Exception], int] = {
     ServiceError: 400,
     InvalidInput: 422,
     DocumentError: 422,
     NotFound: 404,
+    Unauthenticated: 401,
+    Forbidden: 403,
     Conflict: 409,
     DatabaseUnavailable: 503,
     OperationalError: 503,

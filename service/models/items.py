@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from service.models.types import UTCDateTime
+from service.models.types import JSONDocument, UTCDateTime
 
 
 class Item(SQLModel, table=True):
@@ -30,7 +31,15 @@ class Item(SQLModel, table=True):
     deadline: date | None = None
     # The deadline as first assigned: on-time figures are measured against it.
     original_deadline: date | None = None
-    percent: int = 0
+    assigned_on: date
+    percent: float = 0
+    # Latest reported value per numeric target, keyed by target id.
+    target_values: dict[str, Any] = Field(default_factory=dict, sa_type=JSONDocument)
+    # 延期申请: a unit asked for a later deadline; the supervisor has not answered yet.
+    extension_pending: bool = False
+    requested_deadline: date | None = None
+    last_progress_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_progress_note: str | None = None
     # Bumped on every change; the HTTP ETag, so concurrent edits cannot overwrite each other.
     version: int = 1
     # The revision that dropped this unit from the measure; the item keeps its history.

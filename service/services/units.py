@@ -7,12 +7,14 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import yaml
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from checklists.directory import display_name, name_key
+from service.db import Database
 from service.errors import Conflict, InvalidInput, NotFound
 from service.models import Item, Unit, UnitAlias
 from service.services.audit import Actor, record_audit
@@ -130,8 +132,11 @@ def merge_units(
     target.confirmed = target.confirmed or source.confirmed
     session.add_all([source, target])
     session.flush()
-    data = {"source": {"id": source.id, "name": source.name}, "into": {"id": target.id,
-            "name": target.name}, "items_moved": moved}
+    data = {
+        "source": {"id": source.id, "name": source.name},
+        "into": {"id": target.id, "name": target.name},
+        "items_moved": moved,
+    }
     record_audit(session, actor, "unit", source.id, "merge", now=now, details=data)
     record_event(session, "unit.merged", f"units/{target.id}", data, now=now, unit_id=target.id)
     return moved
@@ -170,8 +175,11 @@ class DirectoryEntry:
 
 
 def parse_directory(data: bytes, filename: str) -> list[DirectoryEntry]:
-    """Read a unit directory file: CSV (`name,aliases` with aliases split by `;` or `、`) or YAML."""
-    text = data.decode("utf-8-sig")
+    """Read a unit directory: CSV (`name,aliases,group`; aliases split by `;` or `、`) or YAML."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("单位目录文件须为 UTF-8 编码", {"file": ["编码错误"]}) from None
     if filename.lower().endswith((".yaml", ".yml")):
         return entries_from_yaml(text)
     if filename.lower().endswith(".csv"):
@@ -183,8 +191,10 @@ def entries_from_csv(text: str) -> list[DirectoryEntry]:
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or "name" not in reader.fieldnames:
         raise InvalidInput("CSV 第一行须有 name 列", {"file": ["缺少 name 列"]})
-    return [entry(row.get("name"), split_aliases(row.get("aliases") or ""), row.get("group"))
-            for row in reader]
+    return [
+        entry(row.get("name"), split_aliases(row.get("aliases") or ""), row.get("group"))
+        for row in reader
+    ]
 
 
 def entries_from_yaml(text: str) -> list[DirectoryEntry]:
@@ -228,8 +238,13 @@ def load_directory(
     for row in entries:
         unit = find_unit(session, row.name)
         if unit is None:
-            unit = Unit(name=display_name(row.name), name_key=name_key(row.name),
-                        is_group=row.is_group, confirmed=True, created_at=now)
+            unit = Unit(
+                name=display_name(row.name),
+                name_key=name_key(row.name),
+                is_group=row.is_group,
+                confirmed=True,
+                created_at=now,
+            )
             session.add(unit)
             session.flush()
             created += 1
@@ -239,3 +254,74 @@ def load_directory(
                 aliases += 1
             add_alias(session, unit, alias, actor=actor, now=now)
     return created, aliases
+
+
+# Use cases for the API and CLI: each owns its transaction and returns plain data.
+
+
+def unit_view(session: Session, unit: Unit, open_items: int = 0) -> dict[str, Any]:
+    return {**unit.model_dump(), "aliases": aliases_of(session, unit.id), "open_items": open_items}
+
+
+def directory(database: Database, *, unconfirmed: bool | None = None) -> list[dict[str, Any]]:
+    with database.reading() as session:
+        return [
+            unit_view(session, unit, count)
+            for unit, count in list_units(session, unconfirmed=unconfirmed)
+        ]
+
+
+def register_units(
+    database: Database, entries: list[DirectoryEntry], *, actor: Actor, now: datetime
+) -> tuple[int, int]:
+    with database.transaction() as session:
+        return load_directory(session, entries, actor=actor, now=now)
+
+
+def create_unit(
+    database: Database, entry: DirectoryEntry, *, actor: Actor, now: datetime
+) -> dict[str, Any]:
+    with database.transaction() as session:
+        load_directory(session, [entry], actor=actor, now=now)
+        return unit_view(session, unit_by_name(session, entry.name))
+
+
+def alias_unit(
+    database: Database, unit_ref: int | str, alias: str, *, actor: Actor, now: datetime
+) -> dict[str, Any]:
+    with database.transaction() as session:
+        unit = lookup(session, unit_ref)
+        add_alias(session, unit, alias, actor=actor, now=now)
+        return unit_view(session, unit)
+
+
+def confirm(
+    database: Database, unit_ref: int | str, *, actor: Actor, now: datetime
+) -> dict[str, Any]:
+    with database.transaction() as session:
+        unit = lookup(session, unit_ref)
+        confirm_unit(session, unit, actor=actor, now=now)
+        return unit_view(session, unit)
+
+
+def merge(
+    database: Database,
+    source_ref: int | str,
+    into_ref: int | str,
+    *,
+    actor: Actor,
+    now: datetime,
+) -> dict[str, Any]:
+    with database.transaction() as session:
+        source, target = lookup(session, source_ref), lookup(session, into_ref)
+        moved = merge_units(session, source, target, actor=actor, now=now)
+        return {**unit_view(session, target), "items_moved": moved}
+
+
+def lookup(session: Session, unit_ref: int | str) -> Unit:
+    """A unit by id (API) or by name or alias (CLI)."""
+    return (
+        get_unit(session, unit_ref)
+        if isinstance(unit_ref, int)
+        else unit_by_name(session, unit_ref)
+    )

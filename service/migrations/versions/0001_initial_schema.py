@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 00:27:42.649834
+Create Date: 2026-11-24
 """
 
 from collections.abc import Sequence
@@ -125,7 +125,17 @@ def upgrade() -> None:
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("deadline", sa.Date(), nullable=True),
         sa.Column("original_deadline", sa.Date(), nullable=True),
-        sa.Column("percent", sa.Integer(), nullable=False),
+        sa.Column("assigned_on", sa.Date(), nullable=False),
+        sa.Column("percent", sa.Float(), nullable=False),
+        sa.Column(
+            "target_values",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("extension_pending", sa.Boolean(), nullable=False),
+        sa.Column("requested_deadline", sa.Date(), nullable=True),
+        sa.Column("last_progress_at", service.models.types.UTCDateTime(), nullable=True),
+        sa.Column("last_progress_note", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("withdrawn", sa.Boolean(), nullable=False),
         sa.Column("created_at", service.models.types.UTCDateTime(), nullable=False),

@@ -1,0 +1,107 @@
+"""The unit directory over HTTP: list, create, aliases, confirm and merge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+from marshmallow import RAISE, Schema, fields, validate
+
+from service.auth import current_actor, requires
+from service.extensions import services
+from service.services import units as unit_service
+
+blp = Blueprint("units", __name__, url_prefix="/api/v1/units", description="Unit directory")
+
+NAME = validate.Length(min=1, max=200)
+
+
+class UnitSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    is_group = fields.Boolean()
+    confirmed = fields.Boolean()
+    aliases = fields.List(fields.String())
+    open_items = fields.Integer()
+
+
+class UnitQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    unconfirmed = fields.Boolean(metadata={"description": "only units an import created"})
+
+
+class UnitCreateSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=NAME)
+    aliases = fields.List(fields.String(validate=NAME), load_default=list)
+    is_group = fields.Boolean(load_default=False)
+
+
+class AliasSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    alias = fields.String(required=True, validate=NAME)
+
+
+class MergeSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    into = fields.Integer(required=True, metadata={"description": "id of the unit that remains"})
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(UnitQuerySchema, location="query")
+@blp.response(200, UnitSchema(many=True))
+@requires()
+def list_units(query: dict[str, Any]) -> list[dict[str, Any]]:
+    return unit_service.directory(services().database, unconfirmed=query.get("unconfirmed"))
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(UnitCreateSchema)
+@blp.response(201, UnitSchema)
+@requires("supervisor", "admin")
+def create_unit(body: dict[str, Any]) -> dict[str, Any]:
+    context = services()
+    entry = unit_service.DirectoryEntry(body["name"], tuple(body["aliases"]), body["is_group"])
+    return unit_service.create_unit(
+        context.database, entry, actor=current_actor(), now=context.clock.now()
+    )
+
+
+@blp.route("/<int:unit_id>/aliases", methods=["POST"])
+@blp.arguments(AliasSchema)
+@blp.response(200, UnitSchema)
+@requires("supervisor", "admin")
+def add_alias(body: dict[str, Any], unit_id: int) -> dict[str, Any]:
+    context = services()
+    return unit_service.alias_unit(
+        context.database, unit_id, body["alias"], actor=current_actor(), now=context.clock.now()
+    )
+
+
+@blp.route("/<int:unit_id>/confirm", methods=["POST"])
+@blp.response(200, UnitSchema)
+@requires("supervisor", "admin")
+def confirm_unit(unit_id: int) -> dict[str, Any]:
+    context = services()
+    return unit_service.confirm(
+        context.database, unit_id, actor=current_actor(), now=context.clock.now()
+    )
+
+
+@blp.route("/<int:unit_id>/merge", methods=["POST"])
+@blp.arguments(MergeSchema)
+@blp.response(200, UnitSchema)
+@requires("supervisor", "admin")
+def merge_unit(body: dict[str, Any], unit_id: int) -> dict[str, Any]:
+    context = services()
+    return unit_service.merge(
+        context.database, unit_id, body["into"], actor=current_actor(), now=context.clock.now()
+    )
