@@ -14,6 +14,7 @@ from service.clock import SystemClock
 from service.config import Config, ConfigError, config_from_env
 from service.db import Database, DatabaseUnavailable
 from service.errors import ServiceError
+from service.logs import configure_logging
 
 # Errors a person can fix: shown as one line and exit status 1, never a traceback.
 USER_ERRORS = (ConfigError, DatabaseUnavailable, DocumentError, ServiceError)
@@ -30,6 +31,8 @@ class Checklist(click.Group):
 @click.group(cls=Checklist, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """督办清单服务: policy documents → unit checklists, reminders, events, reports."""
+    # Commands print results on stdout; only warnings go to stderr (`serve` logs more).
+    configure_logging("WARNING", "text")
 
 
 def load_config() -> Config:
@@ -96,7 +99,7 @@ def db_revision(message: str) -> None:
 
 
 @main.command()
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--title", help="Document title, when the text does not start with it.")
 @click.option("--default-deadline", type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD")
 def extract(path: Path, title: str | None, default_deadline: Any) -> None:
@@ -123,7 +126,7 @@ def local_today(config: Config, now: datetime) -> date:
 
 
 @main.command("import")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--title", help="Document title (only with one PATH).")
 @click.option("--default-deadline", type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD")
 @click.option("--replace", "replace_id", type=int, help="Revise this document id in place.")
@@ -193,7 +196,7 @@ def units_list(unconfirmed: bool) -> None:
 
 
 @units.command("load")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def units_load(path: Path) -> None:
     """Load a directory file (.csv with name,aliases,group columns, or .yaml)."""
     from service.services.audit import CLI_ACTOR

@@ -35,3 +35,5 @@ def configure_logging(level: str, fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # pypdf warns about every flaw of a damaged file; the import reports what matters.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)

@@ -29,6 +29,14 @@ ITEM_DUE_SOON = "item.due_soon"
 ITEM_OVERDUE = "item.overdue"
 ITEM_ESCALATED = "item.escalated"
 ITEM_PROGRESS_REQUESTED = "item.progress_requested"
+ITEM_STARTED = "item.started"
+ITEM_RETURNED = "item.returned"
+ITEM_INSISTED = "item.insisted"
+ITEM_EXTENSION_REQUESTED = "item.extension_requested"
+ITEM_EXTENSION_GRANTED = "item.extension_granted"
+ITEM_EXTENSION_DENIED = "item.extension_denied"
+ITEM_REOPENED = "item.reopened"
+UNIT_MERGED = "unit.merged"
 SUBSCRIPTION_DISABLED = "subscription.disabled"
 SUBSCRIPTION_PING = "subscription.ping"
 
@@ -48,6 +56,14 @@ EVENT_LABELS: dict[str, str] = {
     ITEM_OVERDUE: "事项已逾期",
     ITEM_ESCALATED: "逾期事项已升级督办",
     ITEM_PROGRESS_REQUESTED: "请报送办理进展",
+    ITEM_STARTED: "开始办理",
+    ITEM_RETURNED: "单位申请退办",  # 退办: the unit says the item is not its own
+    ITEM_INSISTED: "维持原交办",
+    ITEM_EXTENSION_REQUESTED: "申请延期",
+    ITEM_EXTENSION_GRANTED: "同意延期",
+    ITEM_EXTENSION_DENIED: "不同意延期",
+    ITEM_REOPENED: "事项重新办理",
+    UNIT_MERGED: "单位已合并",
     SUBSCRIPTION_DISABLED: "推送地址已停用",
     SUBSCRIPTION_PING: "推送测试",
 }

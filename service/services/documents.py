@@ -7,11 +7,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from checklists.extract import Extraction, extract
-from checklists.extract import Measure as ExtractedMeasure
 from sqlmodel import Session, col, select
 
 from checklists.directory import name_key
+from checklists.extract import Extraction, extract
+from checklists.extract import Measure as ExtractedMeasure
 from checklists.periods import current_period
 from checklists.reading import read_document
 from checklists.revisions import MeasureKey, match_measures
@@ -21,6 +21,7 @@ from service.models import Document, Item, Measure, Target, Unit
 from service.services.audit import Actor, record_audit
 from service.services.events import record_event
 from service.services.units import UnitResolver
+from webhooks import events
 from webhooks.events import item_data
 
 
@@ -91,7 +92,7 @@ def import_document(
         report.new_units = [unit.name for unit in importer.units.created]
         record_event(
             session,
-            "document.imported",
+            events.DOCUMENT_IMPORTED,
             f"documents/{document.id}",
             {
                 "document": {"id": str(document.id), "title": document.title},
@@ -341,7 +342,7 @@ class Importer:
         self.count("items_added")
         record_event(
             self.session,
-            "item.assigned",
+            events.ITEM_ASSIGNED,
             f"items/{item.id}",
             item_event_data(item, measure, document, unit, after={"status": item.status}),
             now=self.now,

@@ -19,6 +19,7 @@ from service.errors import Conflict, InvalidInput, NotFound
 from service.models import Item, Unit, UnitAlias
 from service.services.audit import Actor, record_audit
 from service.services.events import record_event
+from webhooks import events
 
 
 @dataclass
@@ -138,7 +139,9 @@ def merge_units(
         "items_moved": moved,
     }
     record_audit(session, actor, "unit", source.id, "merge", now=now, details=data)
-    record_event(session, "unit.merged", f"units/{target.id}", data, now=now, unit_id=target.id)
+    record_event(
+        session, events.UNIT_MERGED, f"units/{target.id}", data, now=now, unit_id=target.id
+    )
     return moved
 
 

@@ -114,5 +114,5 @@ def test_bad_files_are_refused_and_store_nothing(database, clock, data, error) -
 
 def test_text_without_measures_is_refused(database: Database, clock) -> None:
     with pytest.raises(InvalidInput):
-        run_import(database, clock, "今天天气很好。\n我们去公园散步。\n")
+        run_import(database, clock, "- 1 -\n\n- 2 -\n")
     assert count(database, Document) == count(database, Event) == 0
