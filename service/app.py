@@ -62,10 +62,10 @@ def resolve_config(config: Config | Mapping[str, Any] | None) -> Config:
 
 
 def register_blueprints(app: Flask) -> None:
-    from service.api import documents, health, units
+    from service.api import documents, health, items, units
 
     app.register_blueprint(health.blp)
-    for module in (documents, units):
+    for module in (documents, units, items):
         api.register_blueprint(module.blp)
 
 

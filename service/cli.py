@@ -105,7 +105,6 @@ def db_revision(message: str) -> None:
 def extract(path: Path, title: str | None, default_deadline: Any) -> None:
     """Print the measures found in PATH as JSON; nothing is stored."""
     from checklists.extract import extract as extract_measures
-
     from checklists.reading import read_document
 
     text = read_document(read_file(path), path.name)
@@ -126,7 +125,9 @@ def local_today(config: Config, now: datetime) -> date:
 
 
 @main.command("import")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option("--title", help="Document title (only with one PATH).")
 @click.option("--default-deadline", type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD")
 @click.option("--replace", "replace_id", type=int, help="Revise this document id in place.")

@@ -10,6 +10,8 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from checklists.reading import DocumentError
+from checklists.workflow import Forbidden as WorkflowForbidden
+from checklists.workflow import InvalidPayload, NotAllowed
 from service.db import DatabaseUnavailable
 from service.logs import request_id
 
@@ -41,6 +43,14 @@ class Conflict(ServiceError):
     title = "与当前状态冲突"
 
 
+class PreconditionFailed(ServiceError):
+    title = "数据已被他人修改"
+
+
+class PreconditionRequired(ServiceError):
+    title = "缺少 If-Match"
+
+
 class Unauthenticated(ServiceError):
     title = "未认证"
 
@@ -58,6 +68,11 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
     Unauthenticated: 401,
     Forbidden: 403,
     Conflict: 409,
+    PreconditionFailed: 412,
+    PreconditionRequired: 428,
+    WorkflowForbidden: 403,
+    NotAllowed: 409,
+    InvalidPayload: 422,
     DatabaseUnavailable: 503,
     OperationalError: 503,
 }
@@ -85,9 +100,25 @@ def status_for(error: Exception) -> int:
 def handle_known(error: Exception) -> Response:
     status = status_for(error)
     if isinstance(error, ServiceError):
-        return problem(status, error.title, error.detail, errors=error.errors)
+        response = problem(status, error.title, error.detail, errors=error.errors)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
     if isinstance(error, DocumentError):
         return problem(status, "文件无法读取", str(error), errors={"file": [str(error)]})
+    if isinstance(error, NotAllowed):
+        return problem(
+            status,
+            "当前状态下不能执行此操作",
+            error.reason,
+            action=error.action,
+            status_now=error.status.value,
+            allowed_actions=error.allowed,
+        )
+    if isinstance(error, InvalidPayload):
+        return problem(status, "输入有误", str(error), errors=error.errors)
+    if isinstance(error, WorkflowForbidden):
+        return problem(status, "无权操作", str(error))
     log.warning("database unavailable: %s", error.__class__.__name__)
     return problem(status, "服务暂时不可用", "数据库暂时无法访问，请稍后重试")
 

@@ -91,6 +91,23 @@ def database(migrated_database: Database) -> Iterator[Database]:
 
 
 @pytest.fixture
+def fresh_database(
+    backend: str, tmp_path: Path
+) -> Iterator[Database]:
+    """A database of its own, committed for real: for tests of concurrent transactions."""
+    if backend == "sqlite":
+        urls: Iterator[str] = iter([f"sqlite:///{tmp_path / 'fresh.db'}"])
+    else:
+        urls = postgres_schema_url(postgres_server_url())
+    database = Database(next(urls))
+    schema.upgrade(database)
+    yield database
+    database.dispose()
+    for _ in urls:  # lets the PostgreSQL generator drop its schema
+        pass
+
+
+@pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(TEST_NOW)
 

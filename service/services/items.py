@@ -16,7 +16,14 @@ from checklists.periods import next_period
 from checklists.status import colour, days_overdue, measure_state
 from checklists.workflow import Action, ItemState, Payload, Status
 from service.db import Database
-from service.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from service.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+)
 from service.models import AuditRecord, Document, Item, Measure, Target, Unit
 from service.services.audit import Actor, record_audit
 from service.services.events import record_event
@@ -41,14 +48,6 @@ EVENT_FOR_ACTION: dict[Action, str] = {
     Action.WAIVE: events.ITEM_WAIVED,
     Action.REOPEN: events.ITEM_REOPENED,
 }
-
-
-class PreconditionFailed(ServiceError):
-    title = "数据已被他人修改"
-
-
-class PreconditionRequired(ServiceError):
-    title = "缺少 If-Match"
 
 
 @dataclass(frozen=True)
@@ -123,7 +122,7 @@ def list_items(
         page = rows[:limit]
         targets = targets_by_measure(session, {m.id for _i, m, _d, _u in page})
         items = [summary(i, m, d, u, targets.get(m.id, []), today) for i, m, d, u in page]
-    next_cursor = encode_cursor(page[-1][0].id) if len(rows) > limit else None
+    next_cursor = encode_cursor(items[-1]["id"]) if len(rows) > limit else None
     return {"items": items, "next_cursor": next_cursor}
 
 

@@ -38,6 +38,11 @@ class Tokens:
 
 @pytest.fixture
 def tokens(database: Database, clock: FixedClock) -> Tokens:
+    return make_tokens(database, clock)
+
+
+def make_tokens(database: Database, clock: FixedClock) -> Tokens:
+    """Two units from a directory file, and a token for each role."""
     now = clock.now()
     with database.transaction() as session:
         load_directory(

@@ -1,0 +1,220 @@
+"""Checklist items: list with filters and cursor pages, detail with ETag, transitions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify, request
+from flask_smorest import Blueprint
+from marshmallow import RAISE, Schema, fields, validate
+
+from checklists.workflow import MAX_NOTE_LENGTH, Action, Payload
+from service.auth import current_actor, requires
+from service.extensions import services
+from service.services import items as item_service
+
+blp = Blueprint("items", __name__, url_prefix="/api/v1/items", description="Checklist items")
+
+STATUSES = [
+    "assigned",
+    "acknowledged",
+    "in_progress",
+    "submitted",
+    "approved",
+    "rejected",
+    "returned",
+    "waived",
+]
+
+
+class ItemQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    unit = fields.Integer(validate=validate.Range(min=1))
+    document = fields.Integer(validate=validate.Range(min=1))
+    status = fields.List(fields.String(validate=validate.OneOf(STATUSES)))
+    due_before = fields.Date()
+    overdue = fields.Boolean()
+    q = fields.String(validate=validate.Length(min=1, max=200))
+    cursor = fields.String(validate=validate.Length(max=100))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class RefSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    title = fields.String()
+    ref = fields.String()
+    is_group = fields.Boolean()
+    recurrence = fields.String(allow_none=True)
+
+
+class ItemSummarySchema(Schema):
+    id = fields.Integer()
+    measure_id = fields.Integer()
+    unit_id = fields.Integer()
+    role = fields.String(metadata={"description": "lead (牵头) or co (配合)"})
+    implicit = fields.Boolean()
+    period = fields.String()
+    status = fields.String()
+    deadline = fields.Date(allow_none=True)
+    original_deadline = fields.Date(allow_none=True)
+    percent = fields.Float()
+    target_values = fields.Dict(keys=fields.String(), values=fields.Float())
+    extension_pending = fields.Boolean()
+    requested_deadline = fields.Date(allow_none=True)
+    last_progress_at = fields.DateTime(allow_none=True)
+    last_progress_note = fields.String(allow_none=True)
+    version = fields.Integer()
+    etag = fields.String()
+    colour = fields.String(metadata={"description": "red, yellow, green, done or waived"})
+    days_overdue = fields.Integer()
+    unit = fields.Nested(RefSchema)
+    document = fields.Nested(RefSchema)
+    measure = fields.Nested(RefSchema)
+
+
+class ItemPageSchema(Schema):
+    items = fields.List(fields.Nested(ItemSummarySchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class HistorySchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    actor = fields.String()
+    actor_role = fields.String()
+    action = fields.String()
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+    details = fields.Dict()
+
+
+class ItemTargetSchema(Schema):
+    id = fields.Integer()
+    text = fields.String()
+    value = fields.Float()
+    unit = fields.String()
+    comparator = fields.String()
+    reported = fields.Float(allow_none=True)
+
+
+class SiblingSchema(Schema):
+    unit = fields.String()
+    role = fields.String()
+    status = fields.String()
+
+
+class MeasureDetailSchema(Schema):
+    id = fields.Integer()
+    ref = fields.String()
+    title = fields.String()
+    text = fields.String()
+    deadline = fields.Date(allow_none=True)
+    deadline_source = fields.String(allow_none=True)
+    recurrence = fields.String(allow_none=True)
+    joint = fields.Boolean()
+    complete = fields.Boolean()
+    units = fields.List(fields.Nested(SiblingSchema))
+
+
+class ItemDetailSchema(ItemSummarySchema):
+    measure = fields.Nested(MeasureDetailSchema)
+    targets = fields.List(fields.Nested(ItemTargetSchema))
+    allowed_actions = fields.List(fields.String())
+    history = fields.List(fields.Nested(HistorySchema))
+
+
+class TransitionSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    action = fields.String(required=True, validate=validate.OneOf([a.value for a in Action]))
+    note = fields.String(validate=validate.Length(max=MAX_NOTE_LENGTH))
+    evidence = fields.List(
+        fields.String(validate=validate.Length(max=2000)), validate=validate.Length(max=50)
+    )
+    values = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(r"^\d{1,12}$")),
+        values=fields.Float(allow_nan=False),
+    )
+    percent = fields.Float(validate=validate.Range(min=0, max=100))
+    deadline = fields.Date()
+    unit_id = fields.Integer(validate=validate.Range(min=1))
+
+
+def local_today() -> Any:
+    context = services()
+    return context.clock.now().astimezone(context.config.tz).date()
+
+
+def with_etag(body: dict[str, Any]) -> Response:
+    response = jsonify(ItemDetailSchema().dump(body))
+    response.headers["ETag"] = body["etag"]
+    return response
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(ItemQuerySchema, location="query")
+@blp.response(200, ItemPageSchema)
+@requires()
+def list_items(query: dict[str, Any]) -> dict[str, Any]:
+    filters = item_service.ItemFilters(
+        unit=query.get("unit"),
+        document=query.get("document"),
+        status=tuple(query.get("status", ())),
+        due_before=query.get("due_before"),
+        overdue=query.get("overdue"),
+        q=query.get("q"),
+    )
+    return item_service.list_items(
+        services().database,
+        current_actor(),
+        filters,
+        cursor=query.get("cursor"),
+        limit=query["limit"],
+        today=local_today(),
+    )
+
+
+@blp.route("/<int:item_id>", methods=["GET"])
+@blp.response(200, ItemDetailSchema, description="The item; its version is in the ETag header")
+@requires()
+def show_item(item_id: int) -> Response:
+    body = item_service.item_detail(services().database, current_actor(), item_id, local_today())
+    return with_etag(body)
+
+
+@blp.route("/<int:item_id>/transitions", methods=["POST"])
+@blp.arguments(TransitionSchema)
+@blp.response(200, ItemDetailSchema, description="The item after the action, with its new ETag")
+@blp.doc(
+    parameters=[
+        {
+            "name": "If-Match",
+            "in": "header",
+            "required": True,
+            "schema": {"type": "string"},
+            "description": "the item's ETag",
+        }
+    ]
+)
+@requires()
+def transition(body: dict[str, Any], item_id: int) -> Response:
+    context = services()
+    now = context.clock.now()
+    action = body.pop("action")
+    payload = Payload(**{k: v for k, v in body.items()})
+    result = item_service.transition(
+        context.database,
+        current_actor(),
+        item_id,
+        if_match=request.headers.get("If-Match"),
+        action=action,
+        payload=payload,
+        now=now,
+        today=now.astimezone(context.config.tz).date(),
+    )
+    return with_etag(result)
