@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, g, request
+from flask_swagger_ui import get_swaggerui_blueprint
 
 from service.clock import Clock, SystemClock
 from service.config import Config, config_from_env
@@ -40,6 +41,10 @@ def create_app(
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         JSON_AS_ASCII=False,
+        API_SPEC_OPTIONS={
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearerAuth": []}],
+        },
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["services"] = Services(
@@ -62,10 +67,12 @@ def resolve_config(config: Config | Mapping[str, Any] | None) -> Config:
 
 
 def register_blueprints(app: Flask) -> None:
-    from service.api import documents, health, items, units
+    from service.api import admin, documents, health, items, units
 
     app.register_blueprint(health.blp)
-    for module in (documents, units, items):
+    # Swagger UI from the package's own files: intranets have no CDN.
+    app.register_blueprint(get_swaggerui_blueprint("/docs", "/openapi.json"))
+    for module in (documents, units, items, admin):
         api.register_blueprint(module.blp)
 
 

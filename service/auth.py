@@ -43,8 +43,12 @@ def actor_from_header(header: str) -> Actor:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("需要 Authorization: Bearer <令牌>")
     context = services()
+    now = context.clock.now()
+    client = request.remote_addr or "-"
+    context.bad_tokens.check(client, now)
     with context.database.reading() as session:
-        actor = authenticate(session, token.strip(), context.clock.now())
+        actor = authenticate(session, token.strip(), now)
     if actor is None:
+        context.bad_tokens.record(client, now)
         raise Unauthenticated("令牌无效、已吊销或已过期")
     return actor

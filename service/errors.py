@@ -51,6 +51,14 @@ class PreconditionRequired(ServiceError):
     title = "缺少 If-Match"
 
 
+class TooManyAttempts(ServiceError):
+    title = "请求过于频繁"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class Unauthenticated(ServiceError):
     title = "未认证"
 
@@ -67,6 +75,7 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
     NotFound: 404,
     Unauthenticated: 401,
     Forbidden: 403,
+    TooManyAttempts: 429,
     Conflict: 409,
     PreconditionFailed: 412,
     PreconditionRequired: 428,
@@ -103,6 +112,8 @@ def handle_known(error: Exception) -> Response:
         response = problem(status, error.title, error.detail, errors=error.errors)
         if status == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(error, TooManyAttempts):
+            response.headers["Retry-After"] = str(error.retry_after)
         return response
     if isinstance(error, DocumentError):
         return problem(status, "文件无法读取", str(error), errors={"file": [str(error)]})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_smorest import Api
@@ -10,6 +10,7 @@ from flask_smorest import Api
 from service.clock import Clock
 from service.config import Config
 from service.db import Database
+from service.throttle import BadTokenThrottle
 
 api = Api()
 
@@ -21,6 +22,7 @@ class Services:
     config: Config
     database: Database
     clock: Clock
+    bad_tokens: BadTokenThrottle = field(default_factory=BadTokenThrottle)
 
 
 def services() -> Services:
