@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from checklists.directory import name_key
+from checklists.unitnames import name_key
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 from flask_swagger_ui import get_swaggerui_blueprint
 
+from service.api import IdConverter, id_schema
 from service.clock import Clock, SystemClock
 from service.config import Config, config_from_env
 from service.db import Database
@@ -52,7 +53,9 @@ def create_app(
         database=database or Database(settings.database_url),
         clock=clock or SystemClock(),
     )
+    app.url_map.converters["id"] = IdConverter
     api.init_app(app)
+    api.register_converter(IdConverter, id_schema)
     register_blueprints(app)
     register_error_handlers(app)
     register_request_id(app)

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
 
+
 class ServiceError(Exception):
     """An error a client can act on; its class decides the HTTP status."""
 
@@ -93,10 +94,19 @@ def problem(status: int, title: str, detail: str | None = None, **extra: Any) ->
     if detail:
         body["detail"] = detail
     body.update({k: v for k, v in extra.items() if v not in (None, {}, [])})
+    if "errors" in body:
+        body["errors"] = string_keys(body["errors"])
     body["request_id"] = request_id.get()
     response = Response(json.dumps(body, ensure_ascii=False), status=status)
     response.content_type = PROBLEM_JSON
     return response
+
+
+def string_keys(value: Any) -> Any:
+    """Field names as strings: marshmallow reports a nameless form field under None."""
+    if isinstance(value, dict):
+        return {("" if k is None else str(k)): string_keys(v) for k, v in value.items()}
+    return value
 
 
 def status_for(error: Exception) -> int:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
+from service.api import ID_RANGE, InputSchema
 from service.auth import requires
 from service.extensions import services
 from service.services import tokens as token_service
@@ -15,14 +16,11 @@ from service.services.audit_log import audit_page
 blp = Blueprint("admin", __name__, url_prefix="/api/v1", description="Audit log and tokens")
 
 
-class AuditQuerySchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    item = fields.Integer(validate=validate.Range(min=1))
+class AuditQuerySchema(InputSchema):
+    item = fields.Integer(validate=ID_RANGE)
     entity = fields.String(validate=validate.OneOf(["item", "document", "unit"]))
     since = fields.AwareDateTime()
-    before = fields.Integer(validate=validate.Range(min=1), metadata={"description": "cursor"})
+    before = fields.Integer(validate=ID_RANGE, metadata={"description": "cursor"})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
@@ -71,10 +69,7 @@ class TokenSchema(Schema):
     revoked_at = fields.DateTime(allow_none=True)
 
 
-class TokenCreateSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class TokenCreateSchema(InputSchema):
     role = fields.String(required=True, validate=validate.OneOf(token_service.ROLES))
     unit = fields.String(validate=validate.Length(min=1, max=200))
     label = fields.String(load_default="", validate=validate.Length(max=200))
@@ -109,7 +104,7 @@ def create_token(body: dict[str, Any]) -> dict[str, str]:
     return {"token": plaintext}
 
 
-@blp.route("/tokens/<int:token_id>", methods=["DELETE"])
+@blp.route("/tokens/<id:token_id>", methods=["DELETE"])
 @blp.response(204)
 @requires("admin")
 def revoke_token(token_id: int) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, request
 from flask_smorest import Blueprint
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from service.api import ID_RANGE, InputSchema
 from service.auth import current_actor, requires
 from service.errors import InvalidInput
 from service.extensions import services
@@ -21,16 +22,13 @@ blp = Blueprint(
 MAX_TEXT = 5_000_000
 
 
-class ImportOptionsSchema(Schema):
+class ImportOptionsSchema(InputSchema):
     """Options of an import, sent as form fields (with a file) or in a JSON body (with text)."""
-
-    class Meta:
-        unknown = RAISE
 
     title = fields.String(validate=validate.Length(min=1, max=500))
     default_deadline = fields.Date(metadata={"description": "YYYY-MM-DD, for measures with none"})
     replace = fields.Integer(
-        validate=validate.Range(min=1), metadata={"description": "document id to revise"}
+        validate=ID_RANGE, metadata={"description": "document id to revise"}
     )
 
 
@@ -124,15 +122,25 @@ def import_document() -> Response:
     )
 
 
+class ExtractionSchema(Schema):
+    """What the extractor found: the shape `checklist extract` prints."""
+
+    title = fields.String()
+    period = fields.List(fields.Integer(), allow_none=True)
+    lead_rule = fields.String(allow_none=True)
+    measures = fields.List(fields.Dict())
+
+
 @blp.route("/preview", methods=["POST"])
 @blp.doc(summary="Extract measures without storing anything", requestBody=UPLOAD_BODY)
+@blp.response(200, ExtractionSchema)
 @requires("supervisor", "admin")
-def preview_document() -> Response:
+def preview_document() -> dict[str, Any]:
     upload = import_request_from(request)
     _text, extraction = document_service.read_and_extract(
         upload, max_bytes=services().config.max_upload_bytes
     )
-    return jsonify(extraction.to_dict())
+    return extraction.to_dict()
 
 
 class DocumentSummarySchema(Schema):
@@ -201,7 +209,7 @@ class DocumentDetailSchema(DocumentSummarySchema):
     measure_list = fields.List(fields.Nested(MeasureSchema), data_key="measure_details")
 
 
-@blp.route("/<int:document_id>", methods=["GET"])
+@blp.route("/<id:document_id>", methods=["GET"])
 @blp.doc(summary="A document with its measures, targets and per-unit items")
 @blp.response(200, DocumentDetailSchema)
 @requires()

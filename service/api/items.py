@@ -6,9 +6,10 @@ from typing import Any
 
 from flask import Response, jsonify, request
 from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from checklists.workflow import MAX_NOTE_LENGTH, Action, Payload
+from service.api import ID_RANGE, InputSchema
 from service.auth import current_actor, requires
 from service.extensions import services
 from service.services import items as item_service
@@ -27,12 +28,9 @@ STATUSES = [
 ]
 
 
-class ItemQuerySchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    unit = fields.Integer(validate=validate.Range(min=1))
-    document = fields.Integer(validate=validate.Range(min=1))
+class ItemQuerySchema(InputSchema):
+    unit = fields.Integer(validate=ID_RANGE)
+    document = fields.Integer(validate=ID_RANGE)
     status = fields.List(fields.String(validate=validate.OneOf(STATUSES)))
     due_before = fields.Date()
     overdue = fields.Boolean()
@@ -127,10 +125,7 @@ class ItemDetailSchema(ItemSummarySchema):
     history = fields.List(fields.Nested(HistorySchema))
 
 
-class TransitionSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class TransitionSchema(InputSchema):
     action = fields.String(required=True, validate=validate.OneOf([a.value for a in Action]))
     note = fields.String(validate=validate.Length(max=MAX_NOTE_LENGTH))
     evidence = fields.List(
@@ -142,7 +137,7 @@ class TransitionSchema(Schema):
     )
     percent = fields.Float(validate=validate.Range(min=0, max=100))
     deadline = fields.Date()
-    unit_id = fields.Integer(validate=validate.Range(min=1))
+    unit_id = fields.Integer(validate=ID_RANGE)
 
 
 def local_today() -> Any:
@@ -179,7 +174,7 @@ def list_items(query: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-@blp.route("/<int:item_id>", methods=["GET"])
+@blp.route("/<id:item_id>", methods=["GET"])
 @blp.response(200, ItemDetailSchema, description="The item; its version is in the ETag header")
 @requires()
 def show_item(item_id: int) -> Response:
@@ -187,7 +182,7 @@ def show_item(item_id: int) -> Response:
     return with_etag(body)
 
 
-@blp.route("/<int:item_id>/transitions", methods=["POST"])
+@blp.route("/<id:item_id>/transitions", methods=["POST"])
 @blp.arguments(TransitionSchema)
 @blp.response(200, ItemDetailSchema, description="The item after the action, with its new ETag")
 @blp.doc(

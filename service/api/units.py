@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
+from service.api import ID_RANGE, InputSchema
 from service.auth import current_actor, requires
 from service.extensions import services
 from service.services import units as unit_service
@@ -25,34 +26,24 @@ class UnitSchema(Schema):
     open_items = fields.Integer()
 
 
-class UnitQuerySchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class UnitQuerySchema(InputSchema):
     unconfirmed = fields.Boolean(metadata={"description": "only units an import created"})
 
 
-class UnitCreateSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class UnitCreateSchema(InputSchema):
     name = fields.String(required=True, validate=NAME)
     aliases = fields.List(fields.String(validate=NAME), load_default=list)
     is_group = fields.Boolean(load_default=False)
 
 
-class AliasSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class AliasSchema(InputSchema):
     alias = fields.String(required=True, validate=NAME)
 
 
-class MergeSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    into = fields.Integer(required=True, metadata={"description": "id of the unit that remains"})
+class MergeSchema(InputSchema):
+    into = fields.Integer(
+        required=True, validate=ID_RANGE, metadata={"description": "id of the unit that remains"}
+    )
 
 
 @blp.route("", methods=["GET"])
@@ -75,7 +66,7 @@ def create_unit(body: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-@blp.route("/<int:unit_id>/aliases", methods=["POST"])
+@blp.route("/<id:unit_id>/aliases", methods=["POST"])
 @blp.arguments(AliasSchema)
 @blp.response(200, UnitSchema)
 @requires("supervisor", "admin")
@@ -86,7 +77,7 @@ def add_alias(body: dict[str, Any], unit_id: int) -> dict[str, Any]:
     )
 
 
-@blp.route("/<int:unit_id>/confirm", methods=["POST"])
+@blp.route("/<id:unit_id>/confirm", methods=["POST"])
 @blp.response(200, UnitSchema)
 @requires("supervisor", "admin")
 def confirm_unit(unit_id: int) -> dict[str, Any]:
@@ -96,7 +87,7 @@ def confirm_unit(unit_id: int) -> dict[str, Any]:
     )
 
 
-@blp.route("/<int:unit_id>/merge", methods=["POST"])
+@blp.route("/<id:unit_id>/merge", methods=["POST"])
 @blp.arguments(MergeSchema)
 @blp.response(200, UnitSchema)
 @requires("supervisor", "admin")

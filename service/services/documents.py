@@ -9,12 +9,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from checklists.directory import name_key
 from checklists.extract import Extraction, extract
 from checklists.extract import Measure as ExtractedMeasure
 from checklists.periods import current_period
 from checklists.reading import read_document
 from checklists.revisions import MeasureKey, match_measures
+from checklists.unitnames import name_key
 from service.db import Database
 from service.errors import InvalidInput, NotFound
 from service.models import Document, Item, Measure, Target, Unit

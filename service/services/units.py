@@ -13,7 +13,7 @@ import yaml
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from checklists.directory import display_name, name_key
+from checklists.unitnames import display_name, short_key
 from service.db import Database
 from service.errors import Conflict, InvalidInput, NotFound
 from service.models import Item, Unit, UnitAlias
@@ -32,7 +32,7 @@ class UnitResolver:
     _cache: dict[str, Unit] = field(default_factory=dict)
 
     def resolve(self, name: str, *, is_group: bool = False) -> Unit:
-        key = name_key(name)
+        key = short_key(name)
         if not key:
             raise InvalidInput("单位名称不能为空", {"name": ["单位名称不能为空"]})
         if key not in self._cache:
@@ -42,7 +42,7 @@ class UnitResolver:
     def _create(self, name: str, is_group: bool) -> Unit:
         unit = Unit(
             name=display_name(name),
-            name_key=name_key(name),
+            name_key=short_key(name),
             is_group=is_group,
             confirmed=False,
             created_at=self.now,
@@ -55,7 +55,7 @@ class UnitResolver:
 
 def find_unit(session: Session, name: str) -> Unit | None:
     """The unit a name (or alias) denotes, following merges to the surviving unit."""
-    key = name_key(name)
+    key = short_key(name)
     unit = session.exec(select(Unit).where(Unit.name_key == key)).first()
     if unit is None:
         alias = session.exec(select(UnitAlias).where(UnitAlias.name_key == key)).first()
@@ -81,7 +81,7 @@ def unit_by_name(session: Session, name: str) -> Unit:
 
 def add_alias(session: Session, unit: Unit, alias: str, *, actor: Actor, now: datetime) -> None:
     """Record another name of `unit`; refused when the name already denotes another unit."""
-    key = name_key(alias)
+    key = short_key(alias)
     if not key:
         raise InvalidInput("别名不能为空", {"alias": ["别名不能为空"]})
     existing = find_unit(session, alias)
@@ -90,7 +90,10 @@ def add_alias(session: Session, unit: Unit, alias: str, *, actor: Actor, now: da
             f"“{alias}”已是单位“{existing.name}”的名称，请先合并这两个单位",
             {"alias": [f"已属于单位 {existing.id}"]},
         )
-    if existing is None:
+    # A long form the key already folds (发展和改革委员会 → 发展改革委) is still listed,
+    # so that people see which spellings the directory knows.
+    listed = session.exec(select(UnitAlias).where(UnitAlias.name_key == key)).first()
+    if listed is None and display_name(alias) != unit.name:
         session.add(UnitAlias(unit_id=unit.id, name=display_name(alias), name_key=key))
         record_audit(session, actor, "unit", unit.id, "add_alias", now=now, note=alias)
 
@@ -223,10 +226,10 @@ def entries_from_yaml(text: str) -> list[DirectoryEntry]:
 
 
 def entry(name: object, aliases: Iterable[str], group: object) -> DirectoryEntry:
-    if not isinstance(name, str) or not name_key(name):
+    if not isinstance(name, str) or not short_key(name):
         raise InvalidInput("每个单位都须有名称", {"file": ["缺少单位名称"]})
     flag = str(group).strip().lower() in ("1", "true", "yes", "是") if group is not None else False
-    return DirectoryEntry(name, tuple(a for a in aliases if name_key(a)), flag)
+    return DirectoryEntry(name, tuple(a for a in aliases if short_key(a)), flag)
 
 
 def split_aliases(text: str) -> tuple[str, ...]:
@@ -243,7 +246,7 @@ def load_directory(
         if unit is None:
             unit = Unit(
                 name=display_name(row.name),
-                name_key=name_key(row.name),
+                name_key=short_key(row.name),
                 is_group=row.is_group,
                 confirmed=True,
                 created_at=now,

@@ -13,8 +13,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from checklists.extract import extract
 
+from checklists.extract import extract
 from checklists.reading import read_document
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
