@@ -282,7 +282,8 @@ def token_list() -> None:
 @token.command("revoke")
 @click.argument("token_id", type=int)
 def token_revoke(token_id: int) -> None:
+    from service.services.audit import CLI_ACTOR
     from service.services.tokens import revoke
 
-    revoke(open_database(load_config()), token_id, SystemClock().now())
+    revoke(open_database(load_config()), token_id, actor=CLI_ACTOR, now=SystemClock().now())
     click.echo(f"token {token_id} revoked")

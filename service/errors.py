@@ -20,7 +20,6 @@ log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
 
-
 class ServiceError(Exception):
     """An error a client can act on; its class decides the HTTP status."""
 

@@ -37,6 +37,7 @@ ITEM_EXTENSION_GRANTED = "item.extension_granted"
 ITEM_EXTENSION_DENIED = "item.extension_denied"
 ITEM_REOPENED = "item.reopened"
 UNIT_MERGED = "unit.merged"
+UNIT_UPDATED = "unit.updated"
 SUBSCRIPTION_DISABLED = "subscription.disabled"
 SUBSCRIPTION_PING = "subscription.ping"
 
@@ -64,6 +65,7 @@ EVENT_LABELS: dict[str, str] = {
     ITEM_EXTENSION_DENIED: "不同意延期",
     ITEM_REOPENED: "事项重新办理",
     UNIT_MERGED: "单位已合并",
+    UNIT_UPDATED: "单位信息已更新",
     SUBSCRIPTION_DISABLED: "推送地址已停用",
     SUBSCRIPTION_PING: "推送测试",
 }

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from service.api import ID_RANGE, InputSchema
-from service.auth import requires
+from service.auth import current_actor, requires
 from service.extensions import services
 from service.services import tokens as token_service
 from service.services.audit_log import audit_page
@@ -18,7 +18,7 @@ blp = Blueprint("admin", __name__, url_prefix="/api/v1", description="Audit log 
 
 class AuditQuerySchema(InputSchema):
     item = fields.Integer(validate=ID_RANGE)
-    entity = fields.String(validate=validate.OneOf(["item", "document", "unit"]))
+    entity = fields.String(validate=validate.OneOf(["item", "document", "unit", "token"]))
     since = fields.AwareDateTime()
     before = fields.Integer(validate=ID_RANGE, metadata={"description": "cursor"})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
@@ -109,4 +109,4 @@ def create_token(body: dict[str, Any]) -> dict[str, str]:
 @requires("admin")
 def revoke_token(token_id: int) -> None:
     context = services()
-    token_service.revoke(context.database, token_id, context.clock.now())
+    token_service.revoke(context.database, token_id, actor=current_actor(), now=context.clock.now())

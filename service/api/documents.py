@@ -27,9 +27,7 @@ class ImportOptionsSchema(InputSchema):
 
     title = fields.String(validate=validate.Length(min=1, max=500))
     default_deadline = fields.Date(metadata={"description": "YYYY-MM-DD, for measures with none"})
-    replace = fields.Integer(
-        validate=ID_RANGE, metadata={"description": "document id to revise"}
-    )
+    replace = fields.Integer(validate=ID_RANGE, metadata={"description": "document id to revise"})
 
 
 class TextImportSchema(ImportOptionsSchema):

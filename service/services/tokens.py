@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from service.db import Database
 from service.errors import InvalidInput, NotFound
 from service.models import ApiToken
-from service.services.audit import Actor
+from service.services.audit import Actor, record_audit
 from service.services.units import unit_by_name
 
 ROLES = ("staff", "supervisor", "admin")
@@ -52,6 +52,20 @@ def create_token(
     session.add(token)
     session.flush()
     return token, plaintext
+
+
+def audit_token(
+    session: Session, actor: Actor, token: ApiToken, action: str, now: datetime
+) -> None:
+    record_audit(
+        session,
+        actor,
+        "token",
+        token.id,
+        action,
+        now=now,
+        details={"label": token.label, "role": token.role, "unit_id": token.unit_id},
+    )
 
 
 def authenticate(session: Session, plaintext: str, now: datetime) -> Actor | None:
@@ -101,6 +115,6 @@ def token_rows(database: Database) -> list[dict[str, Any]]:
         return [t.model_dump(exclude={"token_hash"}) for t in list_tokens(session)]
 
 
-def revoke(database: Database, token_id: int, now: datetime) -> None:
+def revoke(database: Database, token_id: int, *, actor: Actor, now: datetime) -> None:
     with database.transaction() as session:
-        revoke_token(session, token_id, now)
+        audit_token(session, actor, revoke_token(session, token_id, now), "revoke", now)

@@ -96,6 +96,7 @@ def add_alias(session: Session, unit: Unit, alias: str, *, actor: Actor, now: da
     if listed is None and display_name(alias) != unit.name:
         session.add(UnitAlias(unit_id=unit.id, name=display_name(alias), name_key=key))
         record_audit(session, actor, "unit", unit.id, "add_alias", now=now, note=alias)
+        unit_changed(session, unit, {"alias_added": display_name(alias)}, now)
 
 
 def merge_units(
@@ -153,6 +154,12 @@ def confirm_unit(session: Session, unit: Unit, *, actor: Actor, now: datetime) -
         unit.confirmed = True
         session.add(unit)
         record_audit(session, actor, "unit", unit.id, "confirm", now=now)
+        unit_changed(session, unit, {"confirmed": True}, now)
+
+
+def unit_changed(session: Session, unit: Unit, change: dict[str, Any], now: datetime) -> None:
+    data = {"unit": {"id": str(unit.id), "name": unit.name}, **change}
+    record_event(session, events.UNIT_UPDATED, f"units/{unit.id}", data, now=now, unit_id=unit.id)
 
 
 def list_units(session: Session, *, unconfirmed: bool | None = None) -> list[tuple[Unit, int]]:
