@@ -37,4 +37,4 @@ def configure_logging(level: str, fmt: str = "json") -> None:
     root.setLevel(level)
     # pypdf warns about every flaw of a damaged file; the import reports what matters.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
