@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from service.api import ID_RANGE, InputSchema
+from service.api.schemas import MeasureBaseSchema, TargetSchema
 from service.auth import current_actor, requires
 from service.errors import InvalidInput
 from service.extensions import services
@@ -178,23 +179,7 @@ class MeasureUnitSchema(Schema):
     period = fields.String()
 
 
-class TargetSchema(Schema):
-    id = fields.Integer()
-    text = fields.String()
-    value = fields.Float()
-    unit = fields.String()
-    comparator = fields.String()
-
-
-class MeasureSchema(Schema):
-    id = fields.Integer()
-    ref = fields.String()
-    title = fields.String()
-    text = fields.String()
-    deadline = fields.Date(allow_none=True)
-    deadline_source = fields.String(allow_none=True)
-    recurrence = fields.String(allow_none=True)
-    joint = fields.Boolean()
+class MeasureSchema(MeasureBaseSchema):
     withdrawn = fields.Boolean()
     unassigned = fields.Boolean()
     targets = fields.List(fields.Nested(TargetSchema))

@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from checklists.workflow import MAX_NOTE_LENGTH, Action, Payload
 from service.api import ID_RANGE, InputSchema
+from service.api.schemas import MeasureBaseSchema, TargetSchema
 from service.auth import current_actor, requires
 from service.extensions import services
 from service.services import items as item_service
@@ -90,12 +91,7 @@ class HistorySchema(Schema):
     details = fields.Dict()
 
 
-class ItemTargetSchema(Schema):
-    id = fields.Integer()
-    text = fields.String()
-    value = fields.Float()
-    unit = fields.String()
-    comparator = fields.String()
+class ItemTargetSchema(TargetSchema):
     reported = fields.Float(allow_none=True)
 
 
@@ -105,15 +101,7 @@ class SiblingSchema(Schema):
     status = fields.String()
 
 
-class MeasureDetailSchema(Schema):
-    id = fields.Integer()
-    ref = fields.String()
-    title = fields.String()
-    text = fields.String()
-    deadline = fields.Date(allow_none=True)
-    deadline_source = fields.String(allow_none=True)
-    recurrence = fields.String(allow_none=True)
-    joint = fields.Boolean()
+class MeasureDetailSchema(MeasureBaseSchema):
     complete = fields.Boolean()
     units = fields.List(fields.Nested(SiblingSchema))
 

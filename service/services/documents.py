@@ -19,10 +19,9 @@ from service.db import Database
 from service.errors import InvalidInput, NotFound
 from service.models import Document, Item, Measure, Target, Unit
 from service.services.audit import Actor, record_audit
-from service.services.events import record_event
+from service.services.events import record_event, record_item_event
 from service.services.units import UnitResolver
 from webhooks import events
-from webhooks.events import item_data
 
 
 @dataclass
@@ -340,15 +339,15 @@ class Importer:
         self.session.add(item)
         self.session.flush()
         self.count("items_added")
-        record_event(
+        record_item_event(
             self.session,
             events.ITEM_ASSIGNED,
-            f"items/{item.id}",
-            item_event_data(item, measure, document, unit, after={"status": item.status}),
+            item,
             now=self.now,
-            unit_id=unit.id,
-            document_id=document.id,
-            item_id=item.id,
+            measure=measure,
+            document=document,
+            unit=unit,
+            after={"status": item.status},
         )
 
     def keep_item(
@@ -407,23 +406,6 @@ def measure_fields(extracted: ExtractedMeasure) -> dict[str, Any]:
         "recurrence": extracted.recurrence,
         "joint": bool(getattr(extracted, "joint", False)),
     }
-
-
-def item_event_data(
-    item: Item, measure: Measure, document: Document, unit: Unit, **change: Any
-) -> dict[str, Any]:
-    return item_data(
-        item_id=item.id,
-        title=measure.title,
-        unit_id=unit.id,
-        unit_name=unit.name,
-        role=item.role,
-        document_id=document.id,
-        document_title=document.title,
-        measure_ref=measure.ref,
-        deadline=item.deadline,
-        **change,
-    )
 
 
 def safe_filename(filename: str) -> str:

@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from service.models import Event
+from service.models import Document, Event, Item, Measure, Unit
+from webhooks.events import item_data
 
 SOURCE = "/duban-checklists"
 
@@ -38,3 +39,42 @@ def record_event(
     )
     session.add(event)
     return event
+
+
+def record_item_event(
+    session: Session,
+    type: str,
+    item: Item,
+    *,
+    now: datetime,
+    measure: Measure | None = None,
+    document: Document | None = None,
+    unit: Unit | None = None,
+    **change: Any,
+) -> Event:
+    """An item's event, with where it sits (document, measure, unit) and what changed."""
+    measure = measure or session.get(Measure, item.measure_id)
+    document = document or session.get(Document, measure.document_id)
+    unit = unit or session.get(Unit, item.unit_id)
+    data = item_data(
+        item_id=item.id,
+        title=measure.title,
+        unit_id=unit.id,
+        unit_name=unit.name,
+        role=item.role,
+        document_id=document.id,
+        document_title=document.title,
+        measure_ref=measure.ref,
+        deadline=item.deadline,
+        **change,
+    )
+    return record_event(
+        session,
+        type,
+        f"items/{item.id}",
+        data,
+        now=now,
+        unit_id=unit.id,
+        document_id=document.id,
+        item_id=item.id,
+    )

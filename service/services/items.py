@@ -26,9 +26,8 @@ from service.errors import (
 )
 from service.models import AuditRecord, Document, Item, Measure, Target, Unit
 from service.services.audit import Actor, record_audit
-from service.services.events import record_event
+from service.services.events import record_item_event
 from webhooks import events
-from webhooks.events import item_data
 
 # The event each workflow action emits.
 EVENT_FOR_ACTION: dict[Action, str] = {
@@ -332,34 +331,16 @@ def record_transition(
         note=str(note) if note is not None else None,
         details={**details, "changes": changes},
     )
-    measure = session.get(Measure, item.measure_id)
-    document = session.get(Document, measure.document_id)
-    unit = session.get(Unit, item.unit_id)
-    data = item_data(
-        item_id=item.id,
-        title=measure.title,
-        unit_id=unit.id,
-        unit_name=unit.name,
-        role=item.role,
-        document_id=document.id,
-        document_title=document.title,
-        measure_ref=measure.ref,
-        deadline=item.deadline,
+    record_item_event(
+        session,
+        EVENT_FOR_ACTION[outcome.action],
+        item,
+        now=now,
         actor_id=actor.token_id,
         actor_name=actor.label,
         before=before,
         after={"status": item.status, "unit_id": item.unit_id, "deadline": iso(item.deadline)},
         note=str(note) if note is not None else None,
-    )
-    record_event(
-        session,
-        EVENT_FOR_ACTION[outcome.action],
-        f"items/{item.id}",
-        data,
-        now=now,
-        unit_id=item.unit_id,
-        document_id=document.id,
-        item_id=item.id,
     )
 
 
@@ -392,28 +373,13 @@ def open_next_period(session: Session, item: Item, now: datetime, today: date) -
     )
     session.add(follow)
     session.flush()
-    document = session.get(Document, measure.document_id)
-    unit = session.get(Unit, item.unit_id)
-    record_event(
+    record_item_event(
         session,
         events.ITEM_ASSIGNED,
-        f"items/{follow.id}",
-        item_data(
-            item_id=follow.id,
-            title=measure.title,
-            unit_id=unit.id,
-            unit_name=unit.name,
-            role=follow.role,
-            document_id=document.id,
-            document_title=document.title,
-            measure_ref=measure.ref,
-            deadline=deadline,
-            after={"status": follow.status},
-        ),
+        follow,
         now=now,
-        unit_id=unit.id,
-        document_id=document.id,
-        item_id=follow.id,
+        measure=measure,
+        after={"status": follow.status},
     )
 
 
