@@ -108,3 +108,57 @@ def test_missing_document_is_404_problem(client, tokens) -> None:
     response = client.get("/api/v1/documents/999", headers=tokens.header("admin"))
     assert response.status_code == 404
     assert response.content_type == "application/problem+json"
+
+
+def docx_bytes(text: str) -> bytes:
+    from docx import Document
+
+    document = Document()
+    for line in text.splitlines():
+        document.add_paragraph(line)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def pdf_bytes(text: str) -> bytes:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4)
+    pdf.setFont("STSong-Light", 9)
+    y = 800
+    for line in text.splitlines():
+        pdf.drawString(30, y, line)
+        y -= 14
+    pdf.save()
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("name", "make"), [("方案.docx", docx_bytes), ("方案.pdf", pdf_bytes)])
+def test_word_and_pdf_uploads_import_the_same_measures(client, tokens, name, make) -> None:
+    response = client.post(
+        "/api/v1/documents",
+        data={"file": (io.BytesIO(make(PLAN)), name)},
+        headers=tokens.header("supervisor"),
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201, response.get_json()
+    assert (response.get_json()["measures"], response.get_json()["items"]) == (4, 7)
+
+
+def test_path_tricks_in_file_names_are_harmless(client, tokens) -> None:
+    response = client.post(
+        "/api/v1/documents",
+        data={"file": (io.BytesIO(PLAN.encode()), "../../etc/passwd.txt")},
+        headers=tokens.header("supervisor"),
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201
+    document_id = response.get_json()["document_id"]
+    detail = client.get(f"/api/v1/documents/{document_id}", headers=tokens.header("admin"))
+    assert detail.get_json()["filename"] == "passwd.txt"
