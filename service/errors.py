@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from checklists.reading import DocumentError
+from checklists.workdays import CalendarNotCovered
 from checklists.workflow import Forbidden as WorkflowForbidden
 from checklists.workflow import InvalidPayload, NotAllowed
 from service.db import DatabaseUnavailable
@@ -82,6 +83,7 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
     WorkflowForbidden: 403,
     NotAllowed: 409,
     InvalidPayload: 422,
+    CalendarNotCovered: 503,
     DatabaseUnavailable: 503,
     OperationalError: 503,
 }
@@ -139,6 +141,9 @@ def handle_known(error: Exception) -> Response:
         return problem(status, "输入有误", str(error), errors=error.errors)
     if isinstance(error, WorkflowForbidden):
         return problem(status, "无权操作", str(error))
+    if isinstance(error, CalendarNotCovered):
+        log.error("holiday calendar not covered: %s", error)
+        return problem(status, "节假日日历需要更新", f"工作日日历尚未覆盖所需年份：{error}")
     log.warning("database unavailable: %s", error.__class__.__name__)
     return problem(status, "服务暂时不可用", "数据库暂时无法访问，请稍后重试")
 

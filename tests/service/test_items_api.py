@@ -196,3 +196,11 @@ def test_concurrent_transitions_one_wins(fresh_database: Database, clock, backen
     detail = app.test_client().get(f"/api/v1/items/{item['id']}",
                                    headers=tokens.header("staff_a")).get_json()
     assert len(detail["history"]) == 1
+
+
+def test_a_year_the_holiday_calendar_lacks_is_a_clear_503(client, tokens, plan, clock) -> None:
+    clock.set(clock.now().replace(year=2031))
+    response = client.get("/api/v1/items", headers=tokens.header("supervisor"))
+    assert response.status_code == 503
+    assert response.content_type == "application/problem+json"
+    assert "日历" in response.get_json()["title"]
