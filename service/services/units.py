@@ -166,7 +166,11 @@ def list_units(session: Session, *, unconfirmed: bool | None = None) -> list[tup
     """Surviving units with their open item counts, by name."""
     open_items = (
         select(func.count(Item.id))
-        .where(Item.unit_id == Unit.id, col(Item.withdrawn).is_(False))
+        .where(
+            Item.unit_id == Unit.id,
+            col(Item.withdrawn).is_(False),
+            col(Item.status).not_in(["approved", "waived"]),
+        )
         .scalar_subquery()
     )
     query = select(Unit, open_items).where(col(Unit.merged_into_id).is_(None))
@@ -277,9 +281,13 @@ def unit_view(session: Session, unit: Unit, open_items: int = 0) -> dict[str, An
 
 
 def directory(database: Database, *, unconfirmed: bool | None = None) -> list[dict[str, Any]]:
+    """Every surviving unit with its aliases and open item count (two queries in all)."""
     with database.reading() as session:
+        aliases: dict[int, list[str]] = {}
+        for unit_id, name in session.exec(select(UnitAlias.unit_id, UnitAlias.name)).all():
+            aliases.setdefault(unit_id, []).append(name)
         return [
-            unit_view(session, unit, count)
+            {**unit.model_dump(), "aliases": sorted(aliases.get(unit.id, [])), "open_items": count}
             for unit, count in list_units(session, unconfirmed=unconfirmed)
         ]
 
