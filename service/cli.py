@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -120,10 +119,6 @@ def read_file(path: Path) -> bytes:
         raise click.ClickException(f"cannot read {path}: {error.strerror}") from None
 
 
-def local_today(config: Config, now: datetime) -> date:
-    return now.astimezone(config.tz).date()
-
-
 @main.command("import")
 @click.argument(
     "paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -159,7 +154,7 @@ def import_(
                 request,
                 actor=CLI_ACTOR,
                 now=now,
-                today=local_today(config, now),
+                today=config.local_date(now),
                 max_bytes=config.max_upload_bytes,
             )
         except USER_ERRORS as error:

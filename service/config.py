@@ -6,6 +6,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,6 +36,10 @@ class Config:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def local_date(self, moment: datetime) -> date:
+        """The calendar date of `moment` where the office is: deadlines are local dates."""
+        return moment.astimezone(self.tz).date()
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Config:
         """Return a copy with the given fields replaced (used by tests and the CLI)."""

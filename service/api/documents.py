@@ -110,7 +110,7 @@ def import_document() -> Response:
         import_request_from(request),
         actor=current_actor(),
         now=now,
-        today=now.astimezone(context.config.tz).date(),
+        today=context.config.local_date(now),
         max_bytes=context.config.max_upload_bytes,
     )
     status = 201 if report.outcome == "created" else 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Response, jsonify, request
@@ -128,9 +129,9 @@ class TransitionSchema(InputSchema):
     unit_id = fields.Integer(validate=ID_RANGE)
 
 
-def local_today() -> Any:
+def local_today() -> date:
     context = services()
-    return context.clock.now().astimezone(context.config.tz).date()
+    return context.config.local_date(context.clock.now())
 
 
 def with_etag(body: dict[str, Any]) -> Response:
@@ -198,6 +199,6 @@ def transition(body: dict[str, Any], item_id: int) -> Response:
         action=action,
         payload=payload,
         now=now,
-        today=now.astimezone(context.config.tz).date(),
+        today=context.config.local_date(now),
     )
     return with_etag(result)
