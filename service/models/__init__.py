@@ -15,16 +15,23 @@ from service.models.audit import AuditRecord  # noqa: E402
 from service.models.documents import Document, Measure, Target  # noqa: E402
 from service.models.events import Event  # noqa: E402
 from service.models.items import Item  # noqa: E402
+from service.models.reminders import Lease, Reminder  # noqa: E402
 from service.models.tokens import ApiToken  # noqa: E402
 from service.models.units import Unit, UnitAlias  # noqa: E402
+from service.models.webhooks import Delivery, DeliveryAttempt, Subscription  # noqa: E402
 
 __all__ = [
     "ApiToken",
     "AuditRecord",
+    "Delivery",
+    "DeliveryAttempt",
     "Document",
     "Event",
     "Item",
+    "Lease",
     "Measure",
+    "Reminder",
+    "Subscription",
     "Target",
     "Unit",
     "UnitAlias",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlmodel import Field, SQLModel
 
-from service.models.types import UTCDateTime
+from service.models.types import JSONDocument, UTCDateTime
 
 
 class Document(SQLModel, table=True):
@@ -23,6 +24,9 @@ class Document(SQLModel, table=True):
     lead_rule: str | None = Field(default=None, max_length=200)
     default_deadline: date | None = None
     revision: int = 1
+    # The supervising office's reminder settings for this document (offsets, overdue
+    # cadence, progress-report cadence); None means the global defaults.
+    reminder_policy: dict[str, Any] | None = Field(default=None, sa_type=JSONDocument)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 

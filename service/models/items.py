@@ -40,6 +40,9 @@ class Item(SQLModel, table=True):
     requested_deadline: date | None = None
     last_progress_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_progress_note: str | None = None
+    # When the clock next has something to send about this item; None when nothing is
+    # pending. Indexed, so a sweep reads only the due items, whatever the total.
+    next_reminder_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     # Bumped on every change; the HTTP ETag, so concurrent edits cannot overwrite each other.
     version: int = 1
     # The revision that dropped this unit from the measure; the item keeps its history.

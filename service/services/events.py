@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session
 
 from service.models import Document, Event, Item, Measure, Unit
+from service.models.events import current_txid
 from webhooks.events import item_data
 
 SOURCE = "/duban-checklists"
@@ -27,6 +28,7 @@ def record_event(
 ) -> Event:
     """Add one event to the session; it commits (or not) with the change it describes."""
     event = Event(
+        txid=current_txid(),
         event_id=str(uuid.uuid4()),
         type=type,
         source=SOURCE,
