@@ -70,12 +70,22 @@ def resolve_config(config: Config | Mapping[str, Any] | None) -> Config:
 
 
 def register_blueprints(app: Flask) -> None:
-    from service.api import admin, documents, health, items, units
+    from service.api import (
+        admin,
+        documents,
+        events,
+        health,
+        items,
+        reminders,
+        reports,
+        subscriptions,
+        units,
+    )
 
     app.register_blueprint(health.blp)
     # Swagger UI from the package's own files: intranets have no CDN.
     app.register_blueprint(get_swaggerui_blueprint("/docs", "/openapi.json"))
-    for module in (documents, units, items, admin):
+    for module in (documents, units, items, admin, subscriptions, events, reminders, reports):
         api.register_blueprint(module.blp)
 
 

@@ -34,6 +34,8 @@ class Config:
     base_url: str = "http://127.0.0.1:8000"
     max_upload_bytes: int = 20 * 1024 * 1024
     testing: bool = False
+    # Event stream: a comment line every N idle seconds keeps connections (and proxies) open.
+    sse_heartbeat_seconds: float = 15.0
     # Webhook delivery: internal networks an OA host may sit in, the retry delays in
     # seconds (the first is the initial send), and how long an endpoint may fail
     # without a single success before it is disabled.
@@ -76,6 +78,8 @@ class Config:
             raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR: {self.log_level}")
         if self.log_format not in ("json", "text"):
             raise ConfigError(f"LOG_FORMAT must be json or text: {self.log_format!r}")
+        if not 0 < self.sse_heartbeat_seconds <= 3600:
+            raise ConfigError("SSE_HEARTBEAT_SECONDS must be more than 0 and at most 3600")
         self._check_webhook_settings()
         self._check_reminder_settings()
         return replace(
@@ -162,6 +166,7 @@ ENVIRONMENT = {
     "LOG_FORMAT": "log_format",
     "BASE_URL": "base_url",
     "MAX_UPLOAD_BYTES": "max_upload_bytes",
+    "SSE_HEARTBEAT_SECONDS": "sse_heartbeat_seconds",
     "WEBHOOK_ALLOWED_NETWORKS": "webhook_allowed_networks",
     "WEBHOOK_RETRY_SCHEDULE": "webhook_retry_schedule",
     "WEBHOOK_DISABLE_AFTER_DAYS": "webhook_disable_after_days",

@@ -31,7 +31,12 @@ class Database:
         self.backend = make_url(url).get_backend_name()
         if self.backend == "sqlite":
             ensure_sqlite_folder(url)
-            self.engine = create_engine(url, connect_args={"timeout": 30})
+            # One writer connection per process: writers queue in the pool, which
+            # gevent can switch away from, rather than in SQLite's busy handler,
+            # which would block every greenlet of the process while it waits.
+            self.engine = create_engine(
+                url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=30
+            )
             configure_sqlite(self.engine, begin="BEGIN IMMEDIATE")
             self.read_engine = create_engine(url, connect_args={"timeout": 30})
             configure_sqlite(self.read_engine, begin="BEGIN")

@@ -1,34 +1,62 @@
-"""`checklist serve`: the embedded deployment, one process with a real WSGI server."""
+"""`checklist serve`: the embedded deployment, one process running everything.
+
+The web app runs on gevent's WSGI server (the process was monkey-patched at launch,
+see service/launch.py), the delivery worker and the clock beside it. The clock
+stands by if another clock already holds this database's lease.
+"""
 
 from __future__ import annotations
 
 import logging
 import signal
-from types import FrameType
+import threading
 
-from waitress import create_server
+import gevent
+from gevent.pool import Pool
+from gevent.pywsgi import WSGIServer
 
 from service import schema
 from service.app import create_app
+from service.clock import SystemClock
 from service.config import Config
 from service.db import Database
+from service.scheduler import ClockProcess
+from service.worker import DeliveryWorker
 
 log = logging.getLogger(__name__)
 
+# Requests in flight get this long to finish after SIGTERM; event streams are cut.
+GRACE_S = 3.0
 
-def run_embedded(config: Config, database: Database, *, host: str, port: int, threads: int) -> None:
-    """Upgrade the schema, then serve until SIGTERM or Ctrl-C, finishing requests in flight."""
+
+def run_embedded(config: Config, database: Database, *, host: str, port: int, connections: int) -> None:
+    """Upgrade the schema, then serve until SIGTERM or Ctrl-C."""
     schema.upgrade(database)
-    app = create_app(config, database=database)
-    server = create_server(app, host=host, port=port, threads=threads, ident="checklist")
-    signal.signal(signal.SIGTERM, stop_on_signal)
-    log.info("serving", extra={"url": f"http://{host}:{server.effective_port}"})
+    clock = SystemClock()
+    app = create_app(config, database=database, clock=clock)
+    server = WSGIServer((host, port), app, spawn=Pool(connections), log=None, error_log=log)
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=DeliveryWorker(config, database, clock).run, args=(stop,), name="delivery-worker"
+    )
+    clock_process = ClockProcess(config, database, clock, standby=True)
+
+    def shut_down() -> None:
+        log.info("stopping")
+        stop.set()
+        server.stop(timeout=GRACE_S)
+
+    gevent.signal_handler(signal.SIGTERM, shut_down)
+    gevent.signal_handler(signal.SIGINT, shut_down)
+    clock_process.start()
+    worker.start()
+    server.start()
+    log.info("serving", extra={"url": f"http://{host}:{server.server_port}"})
     try:
-        server.run()  # returns after SystemExit/KeyboardInterrupt, having shut its threads
+        server.serve_forever()
     finally:
+        stop.set()
+        clock_process.stop()
+        worker.join(timeout=GRACE_S)
         database.dispose()
         log.info("stopped")
-
-
-def stop_on_signal(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)

@@ -29,6 +29,7 @@ ITEM_DUE_SOON = "item.due_soon"
 ITEM_OVERDUE = "item.overdue"
 ITEM_ESCALATED = "item.escalated"
 ITEM_PROGRESS_REQUESTED = "item.progress_requested"
+ITEM_PROGRESS_MISSED = "item.progress_missed"
 ITEM_STARTED = "item.started"
 ITEM_RETURNED = "item.returned"
 ITEM_INSISTED = "item.insisted"
@@ -57,6 +58,7 @@ EVENT_LABELS: dict[str, str] = {
     ITEM_OVERDUE: "事项已逾期",
     ITEM_ESCALATED: "逾期事项已升级督办",
     ITEM_PROGRESS_REQUESTED: "请报送办理进展",
+    ITEM_PROGRESS_MISSED: "未按时报送进展",
     ITEM_STARTED: "开始办理",
     ITEM_RETURNED: "单位申请退办",  # 退办: the unit says the item is not its own
     ITEM_INSISTED: "维持原交办",

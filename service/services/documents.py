@@ -20,6 +20,7 @@ from service.errors import InvalidInput, NotFound
 from service.models import Document, Item, Measure, Target, Unit
 from service.services.audit import Actor, record_audit
 from service.services.events import record_event, record_item_event
+from service.services.reminders import replan
 from service.services.units import UnitResolver
 from webhooks import events
 
@@ -336,6 +337,7 @@ class Importer:
             created_at=self.now,
             updated_at=self.now,
         )
+        replan(item, self.now)
         self.session.add(item)
         self.session.flush()
         self.count("items_added")
@@ -371,6 +373,7 @@ class Importer:
             item.deadline = item.original_deadline = measure.deadline
             changed = True
         if changed:
+            replan(item, self.now)
             item.version += 1
             item.updated_at = self.now
             self.session.add(item)
@@ -380,6 +383,7 @@ class Importer:
         if item.withdrawn:
             return
         item.withdrawn = True
+        replan(item, self.now)
         item.version += 1
         item.updated_at = self.now
         self.session.add(item)

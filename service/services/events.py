@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from service.models import Document, Event, Item, Measure, Unit
 from service.models.events import current_txid
+from service.services.outbox import enqueue
 from webhooks.events import item_data
 
 SOURCE = "/duban-checklists"
@@ -25,8 +26,12 @@ def record_event(
     unit_id: int | None = None,
     document_id: int | None = None,
     item_id: int | None = None,
+    fan_out: bool = True,
 ) -> Event:
-    """Add one event to the session; it commits (or not) with the change it describes."""
+    """Add one event and its deliveries; they commit (or not) with the change they describe.
+
+    `fan_out=False` leaves the deliveries to the caller (a ping goes to one endpoint only).
+    """
     event = Event(
         txid=current_txid(),
         event_id=str(uuid.uuid4()),
@@ -40,6 +45,9 @@ def record_event(
         item_id=item_id,
     )
     session.add(event)
+    session.flush()  # the deliveries refer to the event's id
+    if fan_out:
+        enqueue(session, event, now)
     return event
 
 

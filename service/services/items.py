@@ -27,6 +27,7 @@ from service.errors import (
 from service.models import AuditRecord, Document, Item, Measure, Target, Unit
 from service.services.audit import Actor, record_audit
 from service.services.events import record_item_event
+from service.services.reminders import replan
 from webhooks import events
 
 # The event each workflow action emits.
@@ -271,6 +272,7 @@ def transition(
             check_reassignment(session, item, int(outcome.item.unit_id))
         before = {"status": item.status, "unit_id": item.unit_id, "deadline": iso(item.deadline)}
         persist(item, outcome, now)
+        replan(item, now)
         session.add(item)
         session.flush()
         record_transition(session, actor, item, outcome, before, now)
@@ -371,6 +373,7 @@ def open_next_period(session: Session, item: Item, now: datetime, today: date) -
         created_at=now,
         updated_at=now,
     )
+    replan(follow, now)
     session.add(follow)
     session.flush()
     record_item_event(

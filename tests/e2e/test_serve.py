@@ -64,3 +64,28 @@ def test_sigterm_while_busy_still_exits_within_ten_seconds(tmp_path: Path) -> No
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pytest.fail("serve did not exit within 10 s of SIGTERM")
+
+
+def test_serve_runs_the_clock_and_a_second_clock_refuses(tmp_path: Path) -> None:
+    db_file = tmp_path / "clock.db"
+    env = {"DATABASE_URL": f"sqlite:///{db_file}"}
+    with serving(env, tmp_path) as (_base, process):
+        with sqlite3.connect(db_file) as connection:
+            (owner,) = connection.execute("SELECT owner FROM lease WHERE name = 'clock'").fetchone()
+        assert str(process.pid) in owner
+        refused = checklist("clock", env=env, cwd=tmp_path, timeout=30)
+        assert refused.returncode == 1
+        assert "another clock" in refused.stderr and "Traceback" not in refused.stderr
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    with sqlite3.connect(db_file) as connection:
+        assert connection.execute("SELECT count(*) FROM lease").fetchone() == (0,)
+
+
+def test_clock_and_worker_refuse_a_schema_that_is_not_migrated(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+    for command in ("clock", "worker"):
+        result = checklist(command, env=env, cwd=tmp_path, timeout=30)
+        assert result.returncode == 1, result.stderr
+        assert "checklist db upgrade" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr

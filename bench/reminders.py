@@ -1,0 +1,200 @@
+"""Reminder sweep cost: a fixed number of due items among 10k, 100k and 1M.
+
+Fills a fresh database by bulk insert (SQLite file; PostgreSQL with `--postgres URL`, in a
+schema of its own that is dropped afterwards) with items spread over 200 units and 20
+documents. `--due` of them (default 1000) have a reminder due at the sweep's moment; the
+rest are open with their next reminder weeks ahead, or closed with none. Then times:
+
+- the preview at that moment (read-only), and the sweep that sends the due reminders;
+- a second sweep at the same moment, which finds nothing to do.
+
+If the sweep reads only the due items (the indexed `Item.next_reminder_at` range), its
+time stays flat while the total grows.
+
+    python -m bench.reminders [--items 10000 100000 1000000] [--due 1000] [--postgres URL]
+
+Prints the figures and writes them to bench/results/reminders.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from service import schema
+from service.config import Config
+from service.db import Database
+from service.models import Document, Item, Measure, Unit
+from service.services.reminders import preview, sweep
+
+RESULTS = Path(__file__).resolve().parent / "results" / "reminders.json"
+# 09:00 in Beijing on 2025-09-18: ten working days before the due items' deadline.
+NOW = datetime(2025, 9, 18, 1, 0, tzinfo=UTC)
+DUE_DEADLINE = date(2025, 10, 1)
+CREATED = datetime(2025, 8, 1, 2, 0, tzinfo=UTC)
+UNITS, DOCUMENTS, ITEMS_PER_MEASURE = 200, 20, 4
+BATCH = 20_000
+
+
+def insert(database: Database, table: Any, rows: Iterator[dict[str, Any]]) -> None:
+    """Executemany in batches, each batch its own transaction."""
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == BATCH:
+            _flush(database, table, batch)
+            batch = []
+    if batch:
+        _flush(database, table, batch)
+
+
+def _flush(database: Database, table: Any, batch: list[dict[str, Any]]) -> None:
+    with database.engine.begin() as connection:
+        connection.execute(table.insert(), batch)
+
+
+def fill(database: Database, items: int, due: int) -> None:
+    measures = (items + ITEMS_PER_MEASURE - 1) // ITEMS_PER_MEASURE
+    insert(database, Unit.__table__, (unit_row(n) for n in range(1, UNITS + 1)))
+    insert(database, Document.__table__, (document_row(n) for n in range(1, DOCUMENTS + 1)))
+    insert(database, Measure.__table__, (measure_row(n) for n in range(1, measures + 1)))
+    every = items // due
+    insert(database, Item.__table__, (item_row(n, n % every == 0) for n in range(1, items + 1)))
+
+
+def unit_row(n: int) -> dict[str, Any]:
+    name = f"测试单位{n:03d}"
+    return {"id": n, "name": name, "name_key": name, "is_group": False, "confirmed": True,
+            "created_at": CREATED}
+
+
+def document_row(n: int) -> dict[str, Any]:
+    return {
+        "id": n,
+        "title": f"关于推进第{n}项重点工作的实施方案",
+        "title_key": f"doc{n}",
+        "content_hash": f"{n:064d}",
+        "text": "",
+        "revision": 1,
+        "created_at": CREATED,
+        "updated_at": CREATED,
+    }
+
+
+def measure_row(n: int) -> dict[str, Any]:
+    return {"id": n, "document_id": n % DOCUMENTS + 1, "position": n, "ref": f"{n % 9 + 1}.",
+            "title": f"落实第{n}项措施", "text": "", "joint": False, "withdrawn": False}
+
+
+def item_row(n: int, is_due: bool) -> dict[str, Any]:
+    """Due: a due-soon reminder at NOW. Else open with one weeks ahead, or closed (30%)."""
+    closed = not is_due and n % 10 < 3
+    deadline = DUE_DEADLINE if is_due else DUE_DEADLINE + timedelta(days=30 + n % 300)
+    if is_due:
+        next_at: datetime | None = NOW - timedelta(minutes=n % 60)
+    else:
+        next_at = None if closed else NOW + timedelta(days=1 + n % 90)
+    return {
+        "id": n,
+        "measure_id": (n - 1) // ITEMS_PER_MEASURE + 1,
+        "unit_id": (n - 1) % ITEMS_PER_MEASURE * 50 + n % 50 + 1,
+        "role": "lead" if n % ITEMS_PER_MEASURE == 1 else "co",
+        "implicit": False,
+        "period": "",
+        "status": "approved" if closed else "in_progress",
+        "deadline": deadline,
+        "original_deadline": deadline,
+        "assigned_on": CREATED.date(),
+        "percent": 0,
+        "target_values": {},
+        "extension_pending": False,
+        "next_reminder_at": next_at,
+        "version": 1,
+        "withdrawn": False,
+        "created_at": CREATED,
+        "updated_at": CREATED,
+    }
+
+
+def timed(what: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = what()
+    return round(time.perf_counter() - started, 3), result
+
+
+def measure(database: Database, items: int, due: int) -> dict[str, Any]:
+    config = Config(database_url=database.url)
+    figures: dict[str, Any] = {"items": items, "due": due}
+    figures["fill_s"], _ = timed(lambda: fill(database, items, due))
+    figures["preview_s"], shown = timed(lambda: preview(database, config, NOW))
+    figures["sweep_s"], report = timed(lambda: sweep(database, config, NOW))
+    figures["sent"], figures["items_read"] = len(report.sent), report.items_read
+    figures["noop_sweep_s"], again = timed(lambda: sweep(database, config, NOW))
+    if not len(shown.sent) == len(report.sent) == due or again.sent:
+        raise SystemExit(f"unexpected: previewed {len(shown.sent)}, sent {len(report.sent)}")
+    return figures
+
+
+def on_sqlite(items: int, due: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        database = Database(f"sqlite:///{folder}/bench.db")
+        schema.upgrade(database)
+        try:
+            return measure(database, items, due)
+        finally:
+            database.dispose()
+
+
+def on_postgres(server_url: str, items: int, due: int) -> dict[str, Any]:
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{name}"'))
+    url = make_url(server_url).update_query_dict({"options": f"-csearch_path={name}"})
+    database = Database(url.render_as_string(hide_password=False))
+    try:
+        schema.upgrade(database)
+        with database.engine.begin() as connection:
+            connection.execute(text("ANALYZE"))
+        return measure(database, items, due)
+    finally:
+        database.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--due", type=int, default=1000)
+    parser.add_argument("--postgres", metavar="URL", help="also run on this PostgreSQL server")
+    args = parser.parse_args()
+    result: dict[str, Any] = {"python": platform.python_version(), "now": NOW.isoformat(),
+                              "runs": []}
+    for items in args.items:
+        backends = [("sqlite", lambda n=items: on_sqlite(n, args.due))]
+        if args.postgres:
+            backends.append(("postgresql", lambda n=items: on_postgres(args.postgres, n, args.due)))
+        for backend, run in backends:
+            figures = {"backend": backend, **run()}
+            print(json.dumps(figures, ensure_ascii=False))
+            result["runs"].append(figures)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"written to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
