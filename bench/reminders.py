@@ -75,8 +75,14 @@ def fill(database: Database, items: int, due: int) -> None:
 
 def unit_row(n: int) -> dict[str, Any]:
     name = f"测试单位{n:03d}"
-    return {"id": n, "name": name, "name_key": name, "is_group": False, "confirmed": True,
-            "created_at": CREATED}
+    return {
+        "id": n,
+        "name": name,
+        "name_key": name,
+        "is_group": False,
+        "confirmed": True,
+        "created_at": CREATED,
+    }
 
 
 def document_row(n: int) -> dict[str, Any]:
@@ -93,8 +99,16 @@ def document_row(n: int) -> dict[str, Any]:
 
 
 def measure_row(n: int) -> dict[str, Any]:
-    return {"id": n, "document_id": n % DOCUMENTS + 1, "position": n, "ref": f"{n % 9 + 1}.",
-            "title": f"落实第{n}项措施", "text": "", "joint": False, "withdrawn": False}
+    return {
+        "id": n,
+        "document_id": n % DOCUMENTS + 1,
+        "position": n,
+        "ref": f"{n % 9 + 1}.",
+        "title": f"落实第{n}项措施",
+        "text": "",
+        "joint": False,
+        "withdrawn": False,
+    }
 
 
 def item_row(n: int, is_due: bool) -> dict[str, Any]:
@@ -181,8 +195,11 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=1000)
     parser.add_argument("--postgres", metavar="URL", help="also run on this PostgreSQL server")
     args = parser.parse_args()
-    result: dict[str, Any] = {"python": platform.python_version(), "now": NOW.isoformat(),
-                              "runs": []}
+    result: dict[str, Any] = {
+        "python": platform.python_version(),
+        "now": NOW.isoformat(),
+        "runs": [],
+    }
     for items in args.items:
         backends = [("sqlite", lambda n=items: on_sqlite(n, args.due))]
         if args.postgres:

@@ -97,7 +97,9 @@ class ClockProcess:
 
     def start(self) -> None:
         """Take the lease (or stand by) and start the scheduler's thread."""
-        other = leases.acquire(self.database, LEASE_NAME, self.owner, self.clock.now(), self.lease_ttl)
+        other = leases.acquire(
+            self.database, LEASE_NAME, self.owner, self.clock.now(), self.lease_ttl
+        )
         if other is not None and not self.standby:
             raise ClockBusy(
                 f"another clock ({other.owner}) is running on this database; "
@@ -124,8 +126,13 @@ class ClockProcess:
             # APScheduler times runs by the wall clock, whatever clock the jobs are given.
             extra = {"next_run_time": datetime.now(UTC)} if job.run_at_start else {}
             self.scheduler.add_job(
-                self.run_job, job.trigger(self.config), args=(job,), id=job.id,
-                name=job.id, replace_existing=True, **extra,
+                self.run_job,
+                job.trigger(self.config),
+                args=(job,),
+                id=job.id,
+                name=job.id,
+                replace_existing=True,
+                **extra,
             )
         self.scheduler.start()
 

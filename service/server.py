@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 GRACE_S = 3.0
 
 
-def run_embedded(config: Config, database: Database, *, host: str, port: int, connections: int) -> None:
+def run_embedded(
+    config: Config, database: Database, *, host: str, port: int, connections: int
+) -> None:
     """Upgrade the schema, then serve until SIGTERM or Ctrl-C."""
     schema.upgrade(database)
     clock = SystemClock()

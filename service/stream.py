@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 
 from service.db import Database
+from service.extensions import services
 from service.services.audit import Actor
 from service.services.feed import (
     EVERYTHING,
@@ -243,12 +244,12 @@ class EventBroadcaster:
 
 def broadcaster() -> EventBroadcaster:
     """The current app's broadcaster, created and started by the first stream request."""
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    extensions = current_app.extensions
     with _creating:
-        found = app.extensions.get(EXTENSION)
+        found = extensions.get(EXTENSION)
         if found is None:
-            found = EventBroadcaster(app.extensions["services"].database)
-            app.extensions[EXTENSION] = found
+            found = EventBroadcaster(services().database)
+            extensions[EXTENSION] = found
             atexit.register(found.stop)
     found.start()
     return found

@@ -18,7 +18,9 @@ blp = Blueprint("admin", __name__, url_prefix="/api/v1", description="Audit log 
 
 class AuditQuerySchema(InputSchema):
     item = fields.Integer(validate=ID_RANGE)
-    entity = fields.String(validate=validate.OneOf(["item", "document", "unit", "token"]))
+    entity = fields.String(
+        validate=validate.OneOf(["item", "document", "unit", "token", "subscription"])
+    )
     since = fields.AwareDateTime()
     before = fields.Integer(validate=ID_RANGE, metadata={"description": "cursor"})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))

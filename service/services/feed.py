@@ -97,7 +97,10 @@ EVERYTHING = FeedFilter()
 
 
 def visible_to(actor: Actor, wanted: FeedFilter) -> FeedFilter:
-    """The filter `actor` may read: staff only ever see their own unit's events."""
+    """The filter `actor` may read: staff only ever see their own unit's events.
+
+    Events of no unit (a document import, a disabled subscription) are not theirs either.
+    """
     if actor.role != "staff":
         return wanted
     if wanted.unit is not None and wanted.unit != actor.unit_id:

@@ -181,24 +181,22 @@ def schedule_items(session: Session, items: Sequence[Item], config: Config, now:
             continue
         pending = [s for s in planned.due if batch.key(item, s) not in batch.recorded]
         item.next_reminder_at = pending[0].due_at if pending else planned.next_at
-        session.add(item)
 
 
-def reschedule_items(
-    database: Database, config: Config, now: datetime, *, document_id: int | None = None
-) -> int:
-    """Recompute the next reminder of every open item (of one document), batch by batch."""
+def reschedule_items(database: Database, config: Config, now: datetime) -> int:
+    """Recompute the next reminder of every open item, batch by batch (after an upgrade)."""
     count, after = 0, 0
     while True:
         with database.transaction() as session:
-            items = open_items(session, after, document_id)
+            items = open_items(session, after)
             if not items:
                 return count
             schedule_items(session, items, config, now)
             count, after = count + len(items), items[-1].id
 
 
-def open_items(session: Session, after: int, document_id: int | None) -> Sequence[Item]:
+def open_items(session: Session, after: int, document_id: int | None = None) -> Sequence[Item]:
+    """The next batch of items in a reminded state, in id order after `after`."""
     query = select(Item).where(
         col(Item.id) > after,
         col(Item.status).in_([s.value for s in REMINDED]),
@@ -225,11 +223,7 @@ class Batch:
         self.units = rows_by_id(session, Unit, {i.unit_id for i in items})
         self.handed_over = handover_dates(session, ids, config)
         self.recorded = recorded_keys(session, ids)
-        defaults = default_policy(config)
-        self.policies = {
-            d.id: reminders.policy_from(defaults, d.reminder_policy)
-            for d in self.documents.values()
-        }
+        self.policies = {d.id: effective_policy(d, config) for d in self.documents.values()}
 
     def plan(self, item: Item) -> Plan:
         measure = self.measures[item.measure_id]
@@ -279,7 +273,6 @@ class Batch:
                     report.sent.append(self.row(item, step))
             if write:
                 item.next_reminder_at = planned.next_at
-                self.session.add(item)
 
     def record(self, item: Item, step: Step, status: str) -> int | None:
         """Insert the step's ledger row unless it exists; its id, or None if it did."""
@@ -439,10 +432,22 @@ def get_document(session: Session, document_id: int, *, lock: bool = False) -> D
     return document
 
 
+def effective_policy(document: Document, config: Config) -> Policy:
+    """The global settings with the document's overrides.
+
+    Overrides are checked when stored; ones written around the API that do not pass are
+    logged and ignored, so they never stop the sweep.
+    """
+    try:
+        return reminders.policy_from(default_policy(config), document.reminder_policy)
+    except PolicyError as error:
+        log.error("document %s: reminder policy ignored: %s", document.id, error)
+        return default_policy(config)
+
+
 def policy_view(document: Document, config: Config) -> dict[str, Any]:
-    effective = reminders.policy_from(default_policy(config), document.reminder_policy)
     return {
         "document_id": document.id,
         "overrides": document.reminder_policy,
-        "effective": effective.as_dict(),
+        "effective": effective_policy(document, config).as_dict(),
     }

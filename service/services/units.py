@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from checklists.unitnames import display_name, short_key
 from service.db import Database
 from service.errors import Conflict, InvalidInput, NotFound
-from service.models import Item, Unit, UnitAlias
+from service.models import Item, Subscription, Unit, UnitAlias
 from service.services.audit import Actor, record_audit
 from service.services.events import record_event
 from webhooks import events
@@ -99,6 +99,15 @@ def add_alias(session: Session, unit: Unit, alias: str, *, actor: Actor, now: da
         unit_changed(session, unit, {"alias_added": display_name(alias)}, now)
 
 
+def follow_merge_in_subscriptions(session: Session, source: Unit, target: Unit) -> None:
+    """A robot that followed the old unit now follows the unit it was folded into."""
+    for subscription in session.exec(select(Subscription)).all():
+        if source.id in subscription.units:
+            kept = [u for u in subscription.units if u != source.id]
+            subscription.units = kept if target.id in kept else [*kept, target.id]
+            session.add(subscription)
+
+
 def merge_units(
     session: Session, source: Unit, target: Unit, *, actor: Actor, now: datetime
 ) -> int:
@@ -132,6 +141,7 @@ def merge_units(
         alias.unit_id = target.id
         session.add(alias)
     session.add(UnitAlias(unit_id=target.id, name=source.name, name_key=source.name_key))
+    follow_merge_in_subscriptions(session, source, target)
     source.merged_into_id = target.id
     source.name_key = f"merged:{source.id}:{source.name_key}"
     target.confirmed = target.confirmed or source.confirmed

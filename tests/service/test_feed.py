@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlmodel import select
 
 from service.app import create_app
 from service.clock import FixedClock

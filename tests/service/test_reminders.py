@@ -20,12 +20,15 @@ from sqlmodel import col, func, select
 
 from checklists.reminders import ItemFacts, Policy, plan
 from checklists.workflow import Payload
+from service.clock import FixedClock
 from service.config import Config
 from service.db import Database
 from service.models import Document, Event, Item, Measure, Reminder, Unit
 from service.services import items as item_service
-from service.services.audit import Actor
+from service.services.audit import CLI_ACTOR, Actor
+from service.services.documents import ImportRequest, import_document
 from service.services.reminders import preview, replan, sweep
+from tests.service.conftest import PLAN
 
 D = date
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -515,3 +518,34 @@ def test_preview_shows_what_a_sweep_would_send_and_writes_nothing(
     assert [(r.item_id, r.kind, r.step) for r in report.sent] == [
         (r.item_id, r.kind, r.step) for r in shown_rows.sent
     ]
+
+
+def test_imported_items_are_planned_by_the_next_sweep(
+    database: Database, config: Config, clock: FixedClock
+) -> None:
+    now = clock.now()
+    request = ImportRequest(PLAN.encode(), "plan.txt")
+    import_document(
+        database, request, actor=CLI_ACTOR, now=now, today=D(2026, 11, 20), max_bytes=10**6
+    )
+    items = fetch(database, select(Item))
+    assert {i.next_reminder_at for i in items} == {now}
+    report = sweep(database, config, now)
+    assert report.items_read == len(items) and report.skipped == 0
+    deadlines = {i.id: i.deadline for i in items}
+    for item in fetch(database, select(Item)):
+        # Due 2026-12-31: ten working days before. Overdue since 2025: the next notice.
+        assert item.next_reminder_at > now
+        if deadlines[item.id] == D(2026, 12, 31):
+            assert item.next_reminder_at == at(D(2026, 12, 17))
+
+
+def test_a_stored_policy_that_fails_its_checks_falls_back_to_the_defaults(
+    database: Database, config: Config, caplog: pytest.LogCaptureFixture
+) -> None:
+    office = open_office(database, {"overdue_every": 0})
+    office.add(D(2025, 10, 1))
+    with caplog.at_level(logging.ERROR, logger="service.services.reminders"):
+        report = sweep(database, config, at(D(2025, 9, 18)))
+    assert [(r.kind, r.step) for r in report.sent] == [("due_soon", "10")]
+    assert "reminder policy ignored" in caplog.text

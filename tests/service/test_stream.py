@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
 from sqlalchemy import event
 from werkzeug.serving import make_server
 
@@ -536,3 +538,31 @@ def test_under_gevent_idle_streams_cost_no_threads(fresh_database, clock, repo_r
     assert outcome["idle_threads"] < 20
     assert outcome["ended"] == [1] * 200  # each stream got the event once, then ended
     assert outcome["stop_seconds"] < 5
+
+
+def test_the_stream_conforms_to_its_schema(setup, clock) -> None:
+    """Generated requests to the stream: never a 5xx, and every event as documented."""
+    write(setup.database, clock, ("item.assigned", setup.unit_a), ("unit.merged", None))
+    schema = schemathesis.openapi.from_wsgi("/openapi.json", setup.app)
+    [operation] = [
+        result.ok() for result in schema.include(path="/api/v1/events/stream").get_all_operations()
+    ]
+    checks = [
+        schemathesis.checks.not_a_server_error,
+        schemathesis.checks.response_schema_conformance,
+        schemathesis.checks.content_type_conformance,
+    ]
+    admin = setup.tokens.header("admin")
+
+    @settings(max_examples=8, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy())
+    def conforms(case: schemathesis.Case) -> None:
+        # A stream never ends: read it for half a second (a few heartbeats), then judge.
+        case.call_and_validate(headers=admin, checks=checks, timeout=0.5)
+
+    conforms()
+    replay = operation.Case(headers={"Last-Event-ID": str(START)})  # a stream with events in it
+    assert (
+        replay.call_and_validate(headers=admin, checks=checks, timeout=0.5).content.count(b"data: ")
+        >= 2
+    )

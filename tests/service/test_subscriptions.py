@@ -406,3 +406,20 @@ def test_openapi_documents_the_subscription_endpoints(client) -> None:
     } <= set(spec["paths"])
     create = spec["components"]["schemas"]["SubscriptionCreate"]["properties"]
     assert set(create["format"]["enum"]) == {"standard", "dingtalk", "wecom", "feishu", "slack"}
+
+
+def test_a_unit_merge_carries_subscriptions_to_the_surviving_unit(
+    client, tokens, database, clock
+) -> None:
+    with database.transaction() as session:
+        load_directory(session, [DirectoryEntry("区工信局")], actor=CLI_ACTOR, now=clock.now())
+    with database.reading() as session:
+        old = unit_by_name(session, "区工信局").id
+        finance = unit_by_name(session, tokens.unit_b).id
+    body = created(client, tokens, units=[old, finance])
+    with database.transaction() as session:
+        source = unit_by_name(session, "区工信局")
+        target = unit_by_name(session, tokens.unit_b)
+        merge_units(session, source, target, actor=CLI_ACTOR, now=clock.now())
+    shown = client.get(f"/api/v1/subscriptions/{body['id']}", headers=tokens.header("admin"))
+    assert shown.get_json()["units"] == [finance]

@@ -6,6 +6,7 @@ Create Date: 2026-11-24 01:03:12.683280
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 import sqlmodel
@@ -188,6 +189,16 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_item_next_reminder_at"), ["next_reminder_at"], unique=False
         )
+
+    # Items open before this revision have never been planned: make them due now, so
+    # the clock's first sweep plans each one (and sends nothing stale: catch-up sends
+    # only the latest step of each kind).
+    op.execute(
+        sa.text(
+            "UPDATE item SET next_reminder_at = :due WHERE NOT withdrawn"
+            " AND status IN ('assigned', 'acknowledged', 'in_progress', 'rejected')"
+        ).bindparams(sa.bindparam("due", datetime(2000, 1, 1), type_=sa.DateTime()))
+    )
 
 
 def downgrade() -> None:
