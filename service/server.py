@@ -21,6 +21,7 @@ from service.clock import SystemClock
 from service.config import Config
 from service.db import Database
 from service.scheduler import ClockProcess
+from service.stream import stop_broadcaster
 from service.worker import DeliveryWorker
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ def run_embedded(
     def shut_down() -> None:
         log.info("stopping")
         stop.set()
+        stop_broadcaster(app)  # event streams end cleanly; clients resume with Last-Event-ID
         server.stop(timeout=GRACE_S)
 
     gevent.signal_handler(signal.SIGTERM, shut_down)
