@@ -18,6 +18,12 @@ test-sqlite: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# Run by hand (minutes; the 1M-item runs need a few GB of disk): figures and JSON in bench/results/.
+bench: $(STAMP) postgres
+	$(BIN)/python -m bench.webhooks
+	$(BIN)/python -m bench.reminders --postgres postgresql://postgres@127.0.0.1:5432/test
+	$(BIN)/python -m bench.reports --postgres postgresql://postgres@127.0.0.1:5432/test
+
 postgres:
 	@bash .ci/ensure-postgres
 

@@ -126,7 +126,7 @@ class Config:
             ) from None
         try:
             schedule = self.retry_schedule
-        except ValueError:
+        except (ValueError, OverflowError):  # "x", "nan"; "inf" or 1e20 seconds
             schedule = ()
         if not schedule or any(delay < timedelta(0) for delay in schedule):
             raise ConfigError(
@@ -135,8 +135,8 @@ class Config:
             )
         if self.webhook_disable_after_days < 1:
             raise ConfigError("WEBHOOK_DISABLE_AFTER_DAYS must be at least 1")
-        if self.worker_poll_seconds <= 0:
-            raise ConfigError("WORKER_POLL_SECONDS must be positive")
+        if not 0 < self.worker_poll_seconds <= 3600:  # also refuses nan and inf
+            raise ConfigError("WORKER_POLL_SECONDS must be more than 0 and at most 3600")
 
     def _check_reminder_settings(self) -> None:
         try:

@@ -52,15 +52,19 @@ def run_embedded(
 
     gevent.signal_handler(signal.SIGTERM, shut_down)
     gevent.signal_handler(signal.SIGINT, shut_down)
-    clock_process.start()
-    worker.start()
+    # Bind first: a port in use must end the process, not leave a worker and a clock
+    # (holding the lease) running in a process that serves nothing.
     server.start()
-    log.info("serving", extra={"url": f"http://{host}:{server.server_port}"})
     try:
+        clock_process.start()
+        worker.start()
+        log.info("serving", extra={"url": f"http://{host}:{server.server_port}"})
         server.serve_forever()
     finally:
         stop.set()
+        server.stop(timeout=GRACE_S)
         clock_process.stop()
-        worker.join(timeout=GRACE_S)
+        if worker.ident is not None:
+            worker.join(timeout=GRACE_S)
         database.dispose()
         log.info("stopped")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import re
 import socket
 import threading
 from collections.abc import Callable, Sequence
@@ -34,6 +35,8 @@ CONNECT_TIMEOUT_S = 5.0
 TOTAL_TIMEOUT_S = 15.0
 EXCERPT_BYTES = 2048
 USER_AGENT = "duban-checklists-webhooks/0.1"
+# How urllib3 names the request it gave up on (as it sent it, percent-encoded).
+URL_IN_ERROR = re.compile(r"(with url: )\S+")
 
 # Cloud metadata services are refused even inside an allowed network.
 METADATA_NETWORKS: tuple[IPNetwork, ...] = (
@@ -126,7 +129,10 @@ def validate_url(
 
     Every resolved address must pass, so one internal record among public ones refuses.
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise UrlRefused("地址格式无效") from exc
     if parts.scheme not in ("http", "https"):
         raise UrlRefused("只支持 http 或 https 地址")
     try:
@@ -284,6 +290,7 @@ class Transport:
         def failed(kind: ErrorKind, error: str) -> Attempt:
             if call.expired:
                 kind, error = ErrorKind.TIMEOUT, f"超过总时限 {self.total_timeout_s:g} 秒"
+            error = without_target(error, request.url(url))
             return Attempt(None, latency_s=self.monotonic() - started, error_kind=kind, error=error)
 
         try:
@@ -327,4 +334,17 @@ class Transport:
 
 
 def _describe(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"[:500]
+    return f"{type(exc).__name__}: {exc}"
+
+
+def without_target(error: str, url: str) -> str:
+    """`error` without the URL's path and query: robots carry their access token there.
+
+    urllib3 names the URL it failed on, and the error is kept in the delivery log, the
+    log file and the `subscription.disabled` event that other subscribers receive.
+    """
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    if len(target) > 1:
+        error = error.replace(target, "/…")
+    return URL_IN_ERROR.sub(r"\1/…", error)[:500]

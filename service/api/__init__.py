@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, pre_load, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 from werkzeug.routing import IntegerConverter
 
 # Row ids fit PostgreSQL's integer; anything larger is a 404/422, never a database error.
@@ -22,6 +23,20 @@ class IdConverter(IntegerConverter):
 
 def id_schema(_converter: Any) -> dict[str, Any]:
     return {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+
+
+class Instant(fields.AwareDateTime):
+    """An RFC 3339 moment, loaded in UTC; one that has no UTC equivalent is a 422.
+
+    `0001-01-01T00:00:00+14:00` is valid RFC 3339 but lies before `datetime.min` in UTC.
+    """
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError("时间超出可表示的范围") from None
 
 
 class InputSchema(Schema):

@@ -7,7 +7,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from service.api import ID_RANGE, InputSchema
+from service.api import ID_RANGE, InputSchema, Instant
 from service.auth import current_actor, requires
 from service.extensions import services
 from service.services import tokens as token_service
@@ -21,7 +21,7 @@ class AuditQuerySchema(InputSchema):
     entity = fields.String(
         validate=validate.OneOf(["item", "document", "unit", "token", "subscription"])
     )
-    since = fields.AwareDateTime()
+    since = Instant()
     before = fields.Integer(validate=ID_RANGE, metadata={"description": "cursor"})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
@@ -75,7 +75,7 @@ class TokenCreateSchema(InputSchema):
     role = fields.String(required=True, validate=validate.OneOf(token_service.ROLES))
     unit = fields.String(validate=validate.Length(min=1, max=200))
     label = fields.String(load_default="", validate=validate.Length(max=200))
-    expires_at = fields.AwareDateTime()
+    expires_at = Instant()
 
 
 class NewTokenSchema(Schema):

@@ -8,7 +8,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
-from service.api import ID_RANGE, InputSchema
+from service.api import ID_RANGE, InputSchema, Instant
 from service.auth import current_actor, requires
 from service.extensions import services
 from service.services import delivery_log
@@ -169,7 +169,7 @@ class AttemptPageSchema(Schema):
 
 
 class ReplaySchema(InputSchema):
-    since = fields.AwareDateTime(required=True, metadata={"description": "RFC 3339"})
+    since = Instant(required=True, metadata={"description": "RFC 3339"})
 
 
 class ReplayResultSchema(Schema):

@@ -329,9 +329,15 @@ def record(
             outcome = _pause(subscription, deliveries, row, now + pause)
         else:
             outcome = _settle(deliveries, row, verdict, now, _Drawn(rng.random()), settings.retry)
-        subscription.failing_since = failing_since(subscription.failing_since, verdict.outcome, now)
-        if subscription.active and should_disable(
-            subscription.failing_since, now, settings.disable_after
+        # "Slow down" proves the endpoint alive: it neither starts nor ends a failure streak.
+        if not verdict.rate_limited:
+            subscription.failing_since = failing_since(
+                subscription.failing_since, verdict.outcome, now
+            )
+        if (
+            subscription.active
+            and not verdict.rate_limited
+            and should_disable(subscription.failing_since, now, settings.disable_after)
         ):
             disable(session, subscription, verdict, now, settings.disable_after)
         held = subscription.active and subscription.lease_owner == worker_id

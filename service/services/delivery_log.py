@@ -26,6 +26,7 @@ from webhooks.events import matches
 
 REPLAY_LIMIT = 10_000
 REPLAY_BATCH = 1_000
+MAX_ROW_ID = 2**63 - 1
 
 
 def send_test(
@@ -72,9 +73,12 @@ def encode_cursor(kind: str, row_id: int) -> str:
 def decode_cursor(kind: str, cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if raw[:1] != kind or not raw[1:].isdigit() or len(raw) > 20:
+        if raw[:1] != kind or not raw[1:].isascii() or not raw[1:].isdigit():
             raise ValueError
-        return int(raw[1:])
+        row_id = int(raw[1:])
+        if row_id > MAX_ROW_ID:  # beyond a 64-bit id: the driver cannot even send it
+            raise ValueError
+        return row_id
     except (ValueError, UnicodeDecodeError, binascii.Error):
         raise InvalidInput("cursor 无效", {"cursor": ["无效的分页游标"]}) from None
 

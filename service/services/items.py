@@ -30,6 +30,9 @@ from service.services.events import record_item_event
 from service.services.reminders import replan
 from webhooks import events
 
+# Item ids are integers; a cursor naming a larger one is refused before any query.
+MAX_ITEM_ID = 2**31 - 1
+
 # The event each workflow action emits.
 EVENT_FOR_ACTION: dict[Action, str] = {
     Action.ACKNOWLEDGE: events.ITEM_ACKNOWLEDGED,
@@ -90,7 +93,7 @@ def encode_cursor(item_id: int) -> str:
 def decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if raw[:1] != "i" or not raw[1:].isdigit():
+        if raw[:1] != "i" or not raw[1:].isdigit() or int(raw[1:]) > MAX_ITEM_ID:
             raise ValueError
         return int(raw[1:])
     except (ValueError, UnicodeDecodeError, binascii.Error):

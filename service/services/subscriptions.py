@@ -28,6 +28,8 @@ from webhooks.transport import Resolver, UrlRefused, validate_url
 
 # Formats whose receivers check a signature; WeCom and Slack robots have none.
 SIGNED_FORMATS = ("standard", "dingtalk", "feishu")
+# Robots whose webhook URL path is the secret (…/bot/v2/hook/<token>, …/services/T/B/<token>).
+TOKEN_IN_PATH = ("feishu", "slack")
 STANDARD_SECRET_BYTES = 32
 # What a subscriber sets, at creation or later (format and secrets have their own rules).
 SETTINGS = (
@@ -173,9 +175,14 @@ def view_of(session: Session, subscription: Subscription) -> dict[str, Any]:
     return subscription_view(subscription, delivery_counts(session, [int(subscription.id)]))
 
 
-def shown_url(url: str) -> str:
-    """The URL for the audit log: a robot's query string carries its access token."""
+def shown_url(url: str, format: str) -> str:
+    """The URL for the audit log, without the robot's access token.
+
+    DingTalk and WeCom carry it in the query string, Feishu and Slack in the path.
+    """
     parts = urlsplit(url)
+    if format in TOKEN_IN_PATH and parts.path not in ("", "/"):
+        parts = parts._replace(path="/…")
     return parts._replace(query="…" if parts.query else "").geturl()
 
 
@@ -187,7 +194,8 @@ def audit(
     now: datetime,
     **details: Any,
 ) -> None:
-    details = {"url": shown_url(subscription.url), "format": subscription.format, **details}
+    shown = shown_url(subscription.url, subscription.format)
+    details = {"url": shown, "format": subscription.format, **details}
     record_audit(session, actor, "subscription", subscription.id, action, now=now, details=details)
 
 
@@ -262,7 +270,10 @@ def update_subscription(
         if changed:
             subscription.updated_at = now
             session.add(subscription)
-            shown = {k: shown_url(v) if k == "url" else v for k, v in changed.items()}
+            shown = {
+                k: shown_url(v, subscription.format) if k == "url" else v
+                for k, v in changed.items()
+            }
             audit(session, actor, subscription, "update", now, changes=shown)
         return view_of(session, subscription)
 

@@ -1,6 +1,7 @@
 """`checklist serve` as a user runs it: starts on SQLite, stops on SIGTERM, restarts intact."""
 
 import signal
+import socket
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -89,3 +90,17 @@ def test_clock_and_worker_refuse_a_schema_that_is_not_migrated(tmp_path: Path) -
         assert result.returncode == 1, result.stderr
         assert "checklist db upgrade" in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_port_in_use_ends_serve_and_leaves_no_clock_behind(tmp_path: Path) -> None:
+    db_file = tmp_path / "busy.db"
+    env = {"DATABASE_URL": f"sqlite:///{db_file}"}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = checklist("serve", "--port", port, env=env, cwd=tmp_path, timeout=30)
+    assert result.returncode != 0
+    assert "Address already in use" in result.stderr
+    with sqlite3.connect(db_file) as connection:
+        assert connection.execute("SELECT count(*) FROM lease").fetchone() == (0,)

@@ -28,6 +28,9 @@ def test_environment_overrides_defaults() -> None:
         ("TIMEZONE", "Mars/Olympus", "TIMEZONE"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
         ("MAX_UPLOAD_BYTES", "20MB", "MAX_UPLOAD_BYTES"),
+        ("WEBHOOK_RETRY_SCHEDULE", "0,inf", "WEBHOOK_RETRY_SCHEDULE"),
+        ("WEBHOOK_RETRY_SCHEDULE", "0,1e20", "WEBHOOK_RETRY_SCHEDULE"),
+        ("WORKER_POLL_SECONDS", "nan", "WORKER_POLL_SECONDS"),
     ],
 )
 def test_bad_settings_name_the_variable(variable: str, value: str, message: str) -> None:

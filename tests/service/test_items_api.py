@@ -167,6 +167,10 @@ def test_filters(client, tokens, plan) -> None:
                for i in items(client, tokens, "supervisor", "?q=智慧路口"))
     bad = client.get("/api/v1/items?cursor=%%%", headers=tokens.header("supervisor"))
     assert bad.status_code == 422
+    # "i" and 25 nines: an id no database integer holds.
+    huge = client.get("/api/v1/items?cursor=aTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk",
+                      headers=tokens.header("supervisor"))
+    assert huge.status_code == 422
 
 
 def test_concurrent_transitions_one_wins(fresh_database: Database, clock, backend) -> None:

@@ -110,6 +110,7 @@ def test_each_format(client, tokens, format, secret, has_secret) -> None:
         ({"url": "http://[::1]/hook"}, "url"),
         ({"url": "http://[::ffff:127.0.0.1]/hook"}, "url"),
         ({"url": "https:///no-host"}, "url"),
+        ({"url": "http://[::1"}, "url"),
         ({"url": ""}, "url"),
         ({"format": "email"}, "format"),
         ({"format": "wecom", "secret": "abc"}, "secret"),
@@ -192,6 +193,53 @@ def test_robot_access_token_stays_out_of_the_audit_log(client, tokens, database)
     with database.reading() as session:
         record = session.exec(select(AuditRecord).where(AuditRecord.entity == "subscription")).one()
         assert "abcdef123" not in str(record.details)
+
+
+@pytest.mark.parametrize(
+    ("url", "format"),
+    [
+        (f"{PUBLIC}?access_token=abcdef123", "wecom"),
+        ("https://93.184.215.14/open-apis/bot/v2/hook/abcdef123", "feishu"),
+        ("https://93.184.215.14/services/T0/B0/abcdef123", "slack"),
+    ],
+)
+def test_robot_tokens_in_path_or_query_stay_out_of_the_audit_log(
+    client, tokens, database, url, format
+) -> None:
+    sub = created(client, tokens, url=url, format=format)
+    patched = client.patch(
+        f"/api/v1/subscriptions/{sub['id']}",
+        json={"url": url.replace("abcdef123", "ghijkl456")},
+        headers=tokens.header("admin"),
+    )
+    assert patched.status_code == 200
+    with database.reading() as session:
+        records = session.exec(select(AuditRecord).where(AuditRecord.entity == "subscription"))
+        details = str([record.details for record in records])
+    assert "abcdef123" not in details and "ghijkl456" not in details
+    assert "93.184.215.14" in details
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        # Valid RFC 3339, but outside what a UTC datetime can hold.
+        ("POST", "/replay", {"since": "0001-01-01T00:00:00+14:00"}),
+        ("POST", "/replay", {"since": "9999-12-31T23:59:59-12:00"}),
+        # "d9999999999999999999": a delivery id past any 64-bit integer.
+        ("GET", "/deliveries?cursor=ZDk5OTk5OTk5OTk5OTk5OTk5OTk", None),
+        ("GET", "/attempts?cursor=YTk5OTk5OTk5OTk5OTk5OTk5OTk", None),
+    ],
+)
+def test_out_of_range_input_is_422_not_500(client, tokens, method, path, body) -> None:
+    sub = created(client, tokens)
+    response = client.open(
+        f"/api/v1/subscriptions/{sub['id']}{path}",
+        method=method,
+        json=body,
+        headers=tokens.header("admin"),
+    )
+    assert response.status_code == 422, response.get_json()
 
 
 ENDPOINTS = [

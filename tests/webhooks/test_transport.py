@@ -89,6 +89,17 @@ def test_a_closed_port_is_a_connection_error(transport):
     assert attempt.error_kind is ErrorKind.CONNECTION
 
 
+def test_an_error_never_repeats_the_token_in_the_url(transport):
+    """Errors go to the delivery log and the `subscription.disabled` event: no secrets."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for path in ("/cgi-bin/webhook/send?key=SECRETKEY", "/open-apis/bot/v2/hook/SECRETKEY"):
+        attempt = transport.post(f"http://127.0.0.1:{port}{path}", REQUEST)
+        assert attempt.error_kind is ErrorKind.CONNECTION
+        assert "SECRETKEY" not in attempt.error and "1700000000000" not in attempt.error
+
+
 def test_loopback_is_refused_unless_allowed(local_server):
     strict = Transport(monotonic=time.monotonic)
     attempt = strict.post(local_server.url, REQUEST)
@@ -148,6 +159,7 @@ def test_connect_time_check_uses_the_address_actually_dialled(local_server):
         "http://mixed.test/",
         "http://unknown.test/",
         "http://example.com:99999/",
+        "http://[::1",
     ],
 )
 def test_unsafe_urls_are_refused(url):
