@@ -21,18 +21,13 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
-from service import schema
+from bench.databases import scratch_postgres, scratch_sqlite
 from service.config import Config
 from service.db import Database
 from service.models import Document, Item, Measure, Unit
@@ -161,32 +156,13 @@ def measure(database: Database, items: int, due: int) -> dict[str, Any]:
 
 
 def on_sqlite(items: int, due: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as folder:
-        database = Database(f"sqlite:///{folder}/bench.db")
-        schema.upgrade(database)
-        try:
-            return measure(database, items, due)
-        finally:
-            database.dispose()
+    with scratch_sqlite() as database:
+        return measure(database, items, due)
 
 
 def on_postgres(server_url: str, items: int, due: int) -> dict[str, Any]:
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{name}"'))
-    url = make_url(server_url).update_query_dict({"options": f"-csearch_path={name}"})
-    database = Database(url.render_as_string(hide_password=False))
-    try:
-        schema.upgrade(database)
-        with database.engine.begin() as connection:
-            connection.execute(text("ANALYZE"))
+    with scratch_postgres(server_url) as database:
         return measure(database, items, due)
-    finally:
-        database.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
 
 
 def main() -> None:

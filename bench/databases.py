@@ -1,0 +1,45 @@
+"""Scratch databases for benchmarks: a SQLite file in a temp folder, or a PostgreSQL schema."""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from service import schema
+from service.db import Database
+
+
+@contextmanager
+def scratch_sqlite() -> Iterator[Database]:
+    """A migrated SQLite database, deleted afterwards."""
+    with tempfile.TemporaryDirectory() as folder:
+        database = Database(f"sqlite:///{folder}/bench.db")
+        schema.upgrade(database)
+        try:
+            yield database
+        finally:
+            database.dispose()
+
+
+@contextmanager
+def scratch_postgres(server_url: str) -> Iterator[Database]:
+    """A migrated schema of its own on a PostgreSQL server, dropped afterwards."""
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{name}"'))
+    url = make_url(server_url).update_query_dict({"options": f"-csearch_path={name}"})
+    database = Database(url.render_as_string(hide_password=False))
+    try:
+        schema.upgrade(database)
+        yield database
+    finally:
+        database.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()
