@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -43,3 +44,22 @@ def scratch_postgres(server_url: str) -> Iterator[Database]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
         admin.dispose()
+
+
+def bulk_insert(
+    database: Database, table: Any, rows: Iterable[dict[str, Any]], batch: int = 20_000
+) -> None:
+    """Executemany in batches, each batch its own transaction, never all rows in memory."""
+    pending: list[dict[str, Any]] = []
+    for row in rows:
+        pending.append(row)
+        if len(pending) == batch:
+            _insert(database, table, pending)
+            pending = []
+    if pending:
+        _insert(database, table, pending)
+
+
+def _insert(database: Database, table: Any, rows: list[dict[str, Any]]) -> None:
+    with database.engine.begin() as connection:
+        connection.execute(table.insert(), rows)

@@ -22,12 +22,12 @@ import argparse
 import json
 import platform
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.databases import scratch_postgres, scratch_sqlite
+from bench.databases import bulk_insert, scratch_postgres, scratch_sqlite
 from service.config import Config
 from service.db import Database
 from service.models import Document, Item, Measure, Unit
@@ -39,33 +39,17 @@ NOW = datetime(2025, 9, 18, 1, 0, tzinfo=UTC)
 DUE_DEADLINE = date(2025, 10, 1)
 CREATED = datetime(2025, 8, 1, 2, 0, tzinfo=UTC)
 UNITS, DOCUMENTS, ITEMS_PER_MEASURE = 200, 20, 4
-BATCH = 20_000
-
-
-def insert(database: Database, table: Any, rows: Iterator[dict[str, Any]]) -> None:
-    """Executemany in batches, each batch its own transaction."""
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == BATCH:
-            _flush(database, table, batch)
-            batch = []
-    if batch:
-        _flush(database, table, batch)
-
-
-def _flush(database: Database, table: Any, batch: list[dict[str, Any]]) -> None:
-    with database.engine.begin() as connection:
-        connection.execute(table.insert(), batch)
 
 
 def fill(database: Database, items: int, due: int) -> None:
     measures = (items + ITEMS_PER_MEASURE - 1) // ITEMS_PER_MEASURE
-    insert(database, Unit.__table__, (unit_row(n) for n in range(1, UNITS + 1)))
-    insert(database, Document.__table__, (document_row(n) for n in range(1, DOCUMENTS + 1)))
-    insert(database, Measure.__table__, (measure_row(n) for n in range(1, measures + 1)))
+    bulk_insert(database, Unit.__table__, (unit_row(n) for n in range(1, UNITS + 1)))
+    bulk_insert(database, Document.__table__, (document_row(n) for n in range(1, DOCUMENTS + 1)))
+    bulk_insert(database, Measure.__table__, (measure_row(n) for n in range(1, measures + 1)))
     every = items // due
-    insert(database, Item.__table__, (item_row(n, n % every == 0) for n in range(1, items + 1)))
+    bulk_insert(
+        database, Item.__table__, (item_row(n, n % every == 0) for n in range(1, items + 1))
+    )
 
 
 def unit_row(n: int) -> dict[str, Any]:

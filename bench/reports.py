@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bench.databases import scratch_postgres, scratch_sqlite
+from bench.databases import bulk_insert, scratch_postgres, scratch_sqlite
 from service.db import Database
 from service.models import AuditRecord, Document, Item, Measure, Target, Unit
 from service.services import reports
@@ -40,7 +40,6 @@ TZ = ZoneInfo("Asia/Shanghai")
 AS_OF = date(2026, 11, 22)
 WEEK_AGO = AS_OF - timedelta(days=7)
 UNITS, DOCUMENTS, ITEMS_PER_MEASURE = 200, 50, 4
-BATCH = 20_000
 STATUSES = ["assigned"] * 8 + ["in_progress"] * 5 + ["submitted"] + ["approved"] * 5 + ["waived"]
 
 
@@ -48,28 +47,11 @@ def moment(day: date, hour: int = 2) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
 
-def insert(database: Database, table: Any, rows: Iterator[dict[str, Any]]) -> None:
-    """Executemany in batches, each batch its own transaction."""
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == BATCH:
-            _flush(database, table, batch)
-            batch = []
-    if batch:
-        _flush(database, table, batch)
-
-
-def _flush(database: Database, table: Any, batch: list[dict[str, Any]]) -> None:
-    with database.engine.begin() as connection:
-        connection.execute(table.insert(), batch)
-
-
 def fill(database: Database, items: int) -> dict[str, int]:
     """The directory, documents, measures, targets, items and their audit records."""
     created = moment(date(2024, 1, 2))
     measures = items // ITEMS_PER_MEASURE
-    insert(
+    bulk_insert(
         database,
         Unit.__table__,
         (
@@ -84,7 +66,7 @@ def fill(database: Database, items: int) -> dict[str, int]:
             for n in range(1, UNITS + 1)
         ),
     )
-    insert(
+    bulk_insert(
         database,
         Document.__table__,
         (
@@ -101,7 +83,7 @@ def fill(database: Database, items: int) -> dict[str, int]:
             for n in range(1, DOCUMENTS + 1)
         ),
     )
-    insert(
+    bulk_insert(
         database,
         Measure.__table__,
         (
@@ -118,7 +100,7 @@ def fill(database: Database, items: int) -> dict[str, int]:
             for n in range(1, measures + 1)
         ),
     )
-    insert(
+    bulk_insert(
         database,
         Target.__table__,
         (
@@ -134,8 +116,8 @@ def fill(database: Database, items: int) -> dict[str, int]:
             for n in range(10, measures + 1, 10)
         ),
     )
-    insert(database, Item.__table__, (item_row(n) for n in range(1, items + 1)))
-    insert(database, AuditRecord.__table__, audit_rows(items))
+    bulk_insert(database, Item.__table__, (item_row(n) for n in range(1, items + 1)))
+    bulk_insert(database, AuditRecord.__table__, audit_rows(items))
     return {"units": UNITS, "documents": DOCUMENTS, "measures": measures, "items": items}
 
 
