@@ -19,15 +19,12 @@ Prints the figures and writes them to bench/results/reminders.json.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
-import time
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.databases import bulk_insert, scratch_postgres, scratch_sqlite
+from bench.harness import bulk_insert, run_sizes, timed
 from service.config import Config
 from service.db import Database
 from service.models import Document, Item, Measure, Unit
@@ -120,12 +117,6 @@ def item_row(n: int, is_due: bool) -> dict[str, Any]:
     }
 
 
-def timed(what: Callable[[], Any]) -> tuple[float, Any]:
-    started = time.perf_counter()
-    result = what()
-    return round(time.perf_counter() - started, 3), result
-
-
 def measure(database: Database, items: int, due: int) -> dict[str, Any]:
     config = Config(database_url=database.url)
     figures: dict[str, Any] = {"items": items, "due": due}
@@ -139,16 +130,6 @@ def measure(database: Database, items: int, due: int) -> dict[str, Any]:
     return figures
 
 
-def on_sqlite(items: int, due: int) -> dict[str, Any]:
-    with scratch_sqlite() as database:
-        return measure(database, items, due)
-
-
-def on_postgres(server_url: str, items: int, due: int) -> dict[str, Any]:
-    with scratch_postgres(server_url) as database:
-        return measure(database, items, due)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
@@ -158,19 +139,8 @@ def main() -> None:
     result: dict[str, Any] = {
         "python": platform.python_version(),
         "now": NOW.isoformat(),
-        "runs": [],
     }
-    for items in args.items:
-        backends = [("sqlite", lambda n=items: on_sqlite(n, args.due))]
-        if args.postgres:
-            backends.append(("postgresql", lambda n=items: on_postgres(args.postgres, n, args.due)))
-        for backend, run in backends:
-            figures = {"backend": backend, **run()}
-            print(json.dumps(figures, ensure_ascii=False))
-            result["runs"].append(figures)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"written to {RESULTS}")
+    run_sizes(args.items, args.postgres, lambda db, n: measure(db, n, args.due), result, RESULTS)
 
 
 if __name__ == "__main__":

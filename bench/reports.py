@@ -19,17 +19,15 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import platform
 import resource
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bench.databases import bulk_insert, scratch_postgres, scratch_sqlite
+from bench.harness import bulk_insert, run_sizes, timed
 from service.db import Database
 from service.models import AuditRecord, Document, Item, Measure, Target, Unit
 from service.services import reports
@@ -194,12 +192,6 @@ def audit_rows(items: int) -> Iterator[dict[str, Any]]:
             }
 
 
-def timed(what: Callable[[], Any]) -> tuple[float, Any]:
-    started = time.perf_counter()
-    result = what()
-    return round(time.perf_counter() - started, 3), result
-
-
 def read_csv(database: Database, request: ReportRequest) -> tuple[int, int]:
     rows = size = 0
     for chunk in reports.overdue_csv(database, request):
@@ -226,36 +218,20 @@ def measure(database: Database, items: int, xlsx_up_to: int) -> dict[str, Any]:
     return figures
 
 
-def on_sqlite(items: int, xlsx_up_to: int) -> dict[str, Any]:
-    with scratch_sqlite() as database:
-        return measure(database, items, xlsx_up_to)
-
-
-def on_postgres(server_url: str, items: int, xlsx_up_to: int) -> dict[str, Any]:
-    with scratch_postgres(server_url) as database:
-        return measure(database, items, xlsx_up_to)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--postgres", metavar="URL", help="also run on this PostgreSQL server")
     parser.add_argument("--xlsx-up-to", type=int, default=100_000)
     args = parser.parse_args()
-    result: dict[str, Any] = {"python": platform.python_version(), "as_of": str(AS_OF), "runs": []}
-    for items in args.items:
-        backends = [("sqlite", lambda n=items: on_sqlite(n, args.xlsx_up_to))]
-        if args.postgres:
-            backends.append(
-                ("postgresql", lambda n=items: on_postgres(args.postgres, n, args.xlsx_up_to))
-            )
-        for backend, run in backends:
-            figures = {"backend": backend, **run()}
-            print(json.dumps(figures, ensure_ascii=False))
-            result["runs"].append(figures)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"written to {RESULTS}")
+    result: dict[str, Any] = {"python": platform.python_version(), "as_of": str(AS_OF)}
+    run_sizes(
+        args.items,
+        args.postgres,
+        lambda db, n: measure(db, n, args.xlsx_up_to),
+        result,
+        RESULTS,
+    )
 
 
 if __name__ == "__main__":

@@ -1,11 +1,14 @@
-"""Scratch databases for benchmarks: a SQLite file in a temp folder, or a PostgreSQL schema."""
+"""What every benchmark shares: scratch databases, bulk inserts, timing, the run over sizes."""
 
 from __future__ import annotations
 
+import json
 import tempfile
+import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
@@ -63,3 +66,36 @@ def bulk_insert(
 def _insert(database: Database, table: Any, rows: list[dict[str, Any]]) -> None:
     with database.engine.begin() as connection:
         connection.execute(table.insert(), rows)
+
+
+def timed(what: Callable[[], Any]) -> tuple[float, Any]:
+    """Seconds `what` took (rounded to ms), and what it returned."""
+    started = time.perf_counter()
+    result = what()
+    return round(time.perf_counter() - started, 3), result
+
+
+def run_sizes(
+    sizes: Iterable[int],
+    postgres_url: str | None,
+    measure: Callable[[Database, int], dict[str, Any]],
+    result: dict[str, Any],
+    path: Path,
+) -> None:
+    """Measure each size on a scratch SQLite database (and PostgreSQL when given).
+
+    Prints one JSON line per run and writes `result` with every run to `path`.
+    """
+    result["runs"] = []
+    for size in sizes:
+        backends = [("sqlite", scratch_sqlite)]
+        if postgres_url:
+            backends.append(("postgresql", lambda: scratch_postgres(postgres_url)))
+        for backend, scratch in backends:
+            with scratch() as database:
+                figures = {"backend": backend, **measure(database, size)}
+            print(json.dumps(figures, ensure_ascii=False))
+            result["runs"].append(figures)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"written to {path}")
