@@ -212,8 +212,22 @@ def _pieces(spool: IO[bytes]) -> Iterator[bytes]:
         yield from iter(lambda: spool.read(64 * 1024), b"")
 
 
-def names(stem: str, ascii_stem: str, label: date | str, extension: str) -> tuple[str, str]:
-    return f"{stem}_{label}.{extension}", f"{ascii_stem}-{label}.{extension}"
+def report_file(
+    file_format: str,
+    name: tuple[str, str, date | str],
+    *,
+    data: Callable[[], Any],
+    csv: Callable[[], Iterator[str]],
+    xlsx: Callable[[IO[bytes]], None],
+) -> Any:
+    """The report as JSON, or as a CSV or XLSX download named (Chinese stem, ASCII stem, label)."""
+    if file_format == "json":
+        return data()
+    stem, ascii_stem, label = name
+    filename = (f"{stem}_{label}.{file_format}", f"{ascii_stem}-{label}.{file_format}")
+    if file_format == "csv":
+        return csv_response(csv(), *filename)
+    return xlsx_response(xlsx, *filename)
 
 
 @blp.route("/overdue", methods=["GET"])
@@ -225,14 +239,12 @@ def overdue(query: dict[str, Any]) -> Any:
     """Every overdue item with its unit, role, deadline and last progress, grouped."""
     request = report_request(query)
     database = services().database
-    file_format = query["format"]
-    if file_format == "json":
-        return report_service.overdue_report(database, request)
-    filename = names("督办逾期事项", "overdue", request.as_of, file_format)
-    if file_format == "csv":
-        return csv_response(report_service.overdue_csv(database, request), *filename)
-    return xlsx_response(
-        lambda target: report_service.overdue_xlsx(database, request, target), *filename
+    return report_file(
+        query["format"],
+        ("督办逾期事项", "overdue", request.as_of),
+        data=lambda: report_service.overdue_report(database, request),
+        csv=lambda: report_service.overdue_csv(database, request),
+        xlsx=lambda target: report_service.overdue_xlsx(database, request, target),
     )
 
 
@@ -245,14 +257,12 @@ def summary(query: dict[str, Any]) -> Any:
     """Counts by colour and on-time rates, in total, per unit and per document."""
     request = report_request(query)
     database = services().database
-    file_format = query["format"]
-    if file_format == "json":
-        return report_service.summary_report(database, request)
-    filename = names("督办汇总", "summary", request.as_of, file_format)
-    if file_format == "csv":
-        return csv_response(report_service.summary_csv(database, request), *filename)
-    return xlsx_response(
-        lambda target: report_service.summary_xlsx(database, request, target), *filename
+    return report_file(
+        query["format"],
+        ("督办汇总", "summary", request.as_of),
+        data=lambda: report_service.summary_report(database, request),
+        csv=lambda: report_service.summary_csv(database, request),
+        xlsx=lambda target: report_service.summary_xlsx(database, request, target),
     )
 
 
@@ -267,10 +277,10 @@ def scorecard(query: dict[str, Any]) -> Any:
     database = services().database
     period = query["period"]
     card = report_service.scorecard_report(database, request, period)
-    file_format = query["format"]
-    if file_format == "json":
-        return card
-    filename = names("单位考核", "scorecard", period, file_format)
-    if file_format == "csv":
-        return csv_response(report_service.scorecard_csv(card), *filename)
-    return xlsx_response(lambda target: report_service.scorecard_xlsx(card, target), *filename)
+    return report_file(
+        query["format"],
+        ("单位考核", "scorecard", period),
+        data=lambda: card,
+        csv=lambda: report_service.scorecard_csv(card),
+        xlsx=lambda target: report_service.scorecard_xlsx(card, target),
+    )
