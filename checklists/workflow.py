@@ -247,17 +247,17 @@ class Rule:
 
 def _extension_requestable(item: ItemState, today: date) -> str | None:
     if item.deadline is None:
-        return "the item has no deadline to extend"
+        return "事项没有时限，无需延期"
     if item.extension_pending:
-        return "an extension request is already pending"
+        return "已有延期申请待审批"
     # The deadline day itself still counts as "before the deadline".
     if today > item.deadline:
-        return "extensions must be requested before the deadline"
+        return "须在时限届满前申请延期"
     return None
 
 
 def _extension_pending(item: ItemState, today: date) -> str | None:
-    return None if item.extension_pending else "no extension request is pending"
+    return None if item.extension_pending else "没有待审批的延期申请"
 
 
 STAFF = frozenset({Role.STAFF})
@@ -336,11 +336,10 @@ def apply(
     try:
         action = Action(action)
     except ValueError:
-        raise InvalidPayload({"action": f"unknown action {action!r}"}) from None
+        raise InvalidPayload({"action": f"未知操作 {action}"}) from None
     rule = RULES[action]
     if not _permitted(rule, item, actor):
-        who = f"staff of unit {actor.unit_id}" if actor.role == Role.STAFF else actor.role.value
-        raise Forbidden(f"{who} may not {action} this item")
+        raise Forbidden(f"当前身份不能对此事项执行「{ACTION_LABELS[action]}」")
     blocker = _blocker(rule, item, today)
     if blocker is not None:
         raise NotAllowed(action, item.status, allowed_actions(item, actor, today), blocker)
@@ -371,7 +370,7 @@ def _with_defaults(action: Action, item: ItemState, payload: Payload) -> Payload
 
 def _blocker(rule: Rule, item: ItemState, today: date) -> str | None:
     if item.status not in rule.sources:
-        return f"not possible while the item is {item.status}"
+        return f"事项当前为「{STATUS_LABELS[item.status]}」，不能执行此操作"
     return rule.guard(item, today) if rule.guard else None
 
 
@@ -380,14 +379,15 @@ def _validate(action: Action, rule: Rule, item: ItemState, payload: Payload) -> 
     errors: dict[str, str] = {}
     given = payload.given()
     for name in sorted(given - set(rule.requires) - set(rule.accepts)):
-        errors[name] = f"not accepted by {action}"
+        errors[name] = f"「{ACTION_LABELS[action]}」不接受此项"
     for name in rule.requires:
         if name not in given:
-            errors[name] = "a reason is required" if name == "note" else f"required for {action}"
+            label = ACTION_LABELS[action]
+            errors[name] = "请填写理由" if name == "note" else f"「{label}」须填写此项"
         elif name == "note" and isinstance(payload.note, str) and not payload.note.strip():
-            errors[name] = "a reason is required"
+            errors[name] = "请填写理由"
     if action == Action.REPORT_PROGRESS and not given:
-        errors["note"] = "report a note, evidence, a value or a percentage"
+        errors["note"] = "请至少填写进展说明、佐证链接、指标数值或完成比例中的一项"
     details: dict[str, object] = {}
     for name in sorted(given & (set(rule.requires) | set(rule.accepts))):
         try:
@@ -401,20 +401,20 @@ def _validate(action: Action, rule: Rule, item: ItemState, payload: Payload) -> 
 
 def _check_note(action: Action, item: ItemState, note: object) -> str:
     if not isinstance(note, str):
-        raise ValueError("must be text")
+        raise ValueError("须为文字")
     if len(note) > MAX_NOTE_LENGTH:
-        raise ValueError(f"at most {MAX_NOTE_LENGTH} characters")
+        raise ValueError(f"不能超过 {MAX_NOTE_LENGTH} 个字")
     return note
 
 
 def _check_evidence(action: Action, item: ItemState, links: object) -> list[str]:
     if isinstance(links, str) or not isinstance(links, Sequence):
-        raise ValueError("must be a list of links")
+        raise ValueError("须为链接列表")
     if len(links) > MAX_EVIDENCE:
-        raise ValueError(f"at most {MAX_EVIDENCE} links")
+        raise ValueError(f"最多 {MAX_EVIDENCE} 个链接")
     for link in links:
         if not _is_web_url(link):
-            raise ValueError(f"not an http(s) link: {str(link)[:100]!r}")
+            raise ValueError(f"不是 http(s) 链接：{str(link)[:100]}")
     return list(links)
 
 
@@ -430,47 +430,47 @@ def _is_web_url(link: object) -> bool:
 
 def _check_values(action: Action, item: ItemState, values: object) -> dict[Id, float]:
     if not isinstance(values, Mapping):
-        raise ValueError("must map target ids to numbers")
+        raise ValueError("须为 指标编号 → 数值")
     # JSON object keys are strings while target ids may be integers: match on text.
     by_text = {str(target_id): target_id for target_id in item.targets}
     checked: dict[Id, float] = {}
     for key, value in values.items():
         if str(key) not in by_text:
-            raise ValueError(f"no numeric target {key!r} on this item")
-        checked[by_text[str(key)]] = _number(value, f"value for target {key!r}", low=0)
+            raise ValueError(f"本事项没有编号为 {key} 的量化指标")
+        checked[by_text[str(key)]] = _number(value, f"指标 {key} 的数值", low=0)
     return checked
 
 
 def _check_percent(action: Action, item: ItemState, percent: object) -> float:
-    return _number(percent, "percent", low=0, high=100)
+    return _number(percent, "完成比例", low=0, high=100)
 
 
 def _number(value: object, what: str, low: float, high: float = math.inf) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{what} must be a number")
+        raise ValueError(f"{what}须为数字")
     if not low <= value <= high:
-        bounds = f"between {low:g} and {high:g}" if high < math.inf else f"at least {low:g}"
-        raise ValueError(f"{what} must be {bounds}")
+        bounds = f"在 {low:g} 到 {high:g} 之间" if high < math.inf else f"不小于 {low:g}"
+        raise ValueError(f"{what}须{bounds}")
     return value
 
 
 def _check_deadline(action: Action, item: ItemState, deadline: object) -> date:
     # datetime is a subclass of date; a deadline is a local calendar date, never a moment.
     if not isinstance(deadline, date) or isinstance(deadline, datetime):
-        raise ValueError("must be a date")
+        raise ValueError("须为日期")
     current = item.deadline
     if action == Action.CHANGE_DEADLINE:
         if deadline == current:
-            raise ValueError("is already the deadline")
+            raise ValueError("与现有时限相同")
     elif current is not None and deadline <= current:
-        raise ValueError(f"must be after the current deadline {current.isoformat()}")
+        raise ValueError(f"须晚于现有时限 {current.isoformat()}")
     return deadline
 
 
 def _check_unit(action: Action, item: ItemState, unit_id: object) -> Id:
     # Whether the unit exists is the service's question: the core has no directory.
     if unit_id == item.unit_id:
-        raise ValueError("the item is already with this unit")
+        raise ValueError("事项已在该单位")
     return unit_id
 
 

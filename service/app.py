@@ -18,6 +18,7 @@ from service.db import Database
 from service.errors import register_error_handlers
 from service.extensions import Services, api
 from service.logs import configure_logging, request_id
+from service.pages import register_pages
 
 log = logging.getLogger("service.access")
 
@@ -57,6 +58,7 @@ def create_app(
     api.init_app(app)
     api.register_converter(IdConverter, id_schema)
     register_blueprints(app)
+    register_pages(app)
     register_error_handlers(app)
     register_request_id(app)
     return app

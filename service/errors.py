@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, Response, json, request
@@ -89,16 +90,38 @@ STATUS_BY_ERROR: dict[type[Exception], int] = {
 }
 
 
+@dataclass(frozen=True)
+class Explanation:
+    """What went wrong, as both the API (problem+json) and the pages show it."""
+
+    status: int
+    title: str
+    detail: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def field_errors(self) -> dict[str, Any]:
+        return string_keys(self.extra.get("errors") or {})
+
+
 def problem(status: int, title: str, detail: str | None = None, **extra: Any) -> Response:
     """A problem+json response; `extra` adds members such as `errors`."""
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
-    if detail:
-        body["detail"] = detail
-    body.update({k: v for k, v in extra.items() if v not in (None, {}, [])})
+    return problem_response(Explanation(status, title, detail, extra))
+
+
+def problem_response(explanation: Explanation) -> Response:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": explanation.title,
+        "status": explanation.status,
+    }
+    if explanation.detail:
+        body["detail"] = explanation.detail
+    body.update({k: v for k, v in explanation.extra.items() if v not in (None, {}, [])})
     if "errors" in body:
         body["errors"] = string_keys(body["errors"])
     body["request_id"] = request_id.get()
-    response = Response(json.dumps(body, ensure_ascii=False), status=status)
+    response = Response(json.dumps(body, ensure_ascii=False), status=explanation.status)
     response.content_type = PROBLEM_JSON
     return response
 
@@ -117,45 +140,52 @@ def status_for(error: Exception) -> int:
     return 500
 
 
-def handle_known(error: Exception) -> Response:
+def explain(error: Exception) -> Explanation:
+    """The status, title, detail and field errors of any error a request can end with."""
+    if isinstance(error, HTTPException):
+        return Explanation(
+            error.code or 500,
+            error.name,
+            error.description,
+            {"errors": validation_messages(error)},
+        )
     status = status_for(error)
     if isinstance(error, ServiceError):
-        response = problem(status, error.title, error.detail, errors=error.errors)
-        if status == 401:
-            response.headers["WWW-Authenticate"] = "Bearer"
-        if isinstance(error, TooManyAttempts):
-            response.headers["Retry-After"] = str(error.retry_after)
-        return response
+        return Explanation(status, error.title, error.detail, {"errors": error.errors})
     if isinstance(error, DocumentError):
-        return problem(status, "文件无法读取", str(error), errors={"file": [str(error)]})
+        return Explanation(status, "文件无法读取", str(error), {"errors": {"file": [str(error)]}})
     if isinstance(error, NotAllowed):
-        return problem(
+        return Explanation(
             status,
             "当前状态下不能执行此操作",
             error.reason,
-            action=error.action,
-            status_now=error.status.value,
-            allowed_actions=error.allowed,
+            {
+                "action": error.action,
+                "status_now": error.status.value,
+                "allowed_actions": error.allowed,
+            },
         )
     if isinstance(error, InvalidPayload):
-        return problem(status, "输入有误", str(error), errors=error.errors)
+        return Explanation(status, "输入有误", str(error), {"errors": error.errors})
     if isinstance(error, WorkflowForbidden):
-        return problem(status, "无权操作", str(error))
+        return Explanation(status, "无权操作", str(error))
     if isinstance(error, CalendarNotCovered):
         log.error("holiday calendar not covered: %s", error)
-        return problem(status, "节假日日历需要更新", f"工作日日历尚未覆盖所需年份：{error}")
-    log.warning("database unavailable: %s", error.__class__.__name__)
-    return problem(status, "服务暂时不可用", "数据库暂时无法访问，请稍后重试")
-
-
-def handle_http(error: HTTPException) -> Response:
-    errors = validation_messages(error)
-    return problem(error.code or 500, error.name, error.description, errors=errors)
-
-
-def handle_unexpected(error: Exception) -> Response:
+        return Explanation(status, "节假日日历需要更新", f"工作日日历尚未覆盖所需年份：{error}")
+    if status == 503:
+        log.warning("database unavailable: %s", error.__class__.__name__)
+        return Explanation(status, "服务暂时不可用", "数据库暂时无法访问，请稍后重试")
     log.exception("unhandled error on %s %s", request.method, request.path)
-    return problem(500, "服务器内部错误", "请求处理失败，已记录日志")
+    return Explanation(500, "服务器内部错误", "请求处理失败，已记录日志")
+
+
+def handle_error(error: Exception) -> Response:
+    response = problem_response(explain(error))
+    if isinstance(error, Unauthenticated):
+        response.headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(error, TooManyAttempts):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def validation_messages(error: HTTPException) -> dict[str, Any]:
@@ -170,7 +200,4 @@ def validation_messages(error: HTTPException) -> dict[str, Any]:
 
 
 def register_error_handlers(app: Flask) -> None:
-    for error_class in STATUS_BY_ERROR:
-        app.register_error_handler(error_class, handle_known)
-    app.register_error_handler(HTTPException, handle_http)
-    app.register_error_handler(Exception, handle_unexpected)
+    app.register_error_handler(Exception, handle_error)

@@ -73,6 +73,11 @@ def authenticate(session: Session, plaintext: str, now: datetime) -> Actor | Non
     token = session.exec(
         select(ApiToken).where(ApiToken.token_hash == hash_token(plaintext))
     ).first()
+    return actor_of(token, now)
+
+
+def actor_of(token: ApiToken | None, now: datetime) -> Actor | None:
+    """Who a token stands for, unless it is missing, revoked or expired."""
     if token is None or token.revoked_at is not None:
         return None
     if token.expires_at is not None and token.expires_at <= now:
@@ -118,3 +123,21 @@ def token_rows(database: Database) -> list[dict[str, Any]]:
 def revoke(database: Database, token_id: int, *, actor: Actor, now: datetime) -> None:
     with database.transaction() as session:
         audit_token(session, actor, revoke_token(session, token_id, now), "revoke", now)
+
+
+def sign_in(database: Database, plaintext: str, now: datetime) -> tuple[Actor, str] | None:
+    """The actor of a valid token and the fingerprint a page session keeps instead of it."""
+    with database.reading() as session:
+        actor = authenticate(session, plaintext, now)
+    return None if actor is None else (actor, hash_token(plaintext)[:16])
+
+
+def session_actor(
+    database: Database, token_id: int, fingerprint: str, now: datetime
+) -> Actor | None:
+    """The actor of a page session, while its token is the same, unrevoked and unexpired."""
+    with database.reading() as session:
+        token = session.get(ApiToken, token_id)
+        if token is None or len(fingerprint) < 16 or not token.token_hash.startswith(fingerprint):
+            return None
+        return actor_of(token, now)

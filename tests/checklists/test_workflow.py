@@ -194,7 +194,7 @@ def test_not_allowed_names_the_allowed_actions_and_why() -> None:
     with pytest.raises(NotAllowed) as raised:
         apply(make_item("assigned"), "submit", ACTORS["staff of A"], Payload(), today=TODAY)
     assert raised.value.allowed == ["acknowledge", "return"]
-    assert "assigned" in raised.value.reason
+    assert "待签收" in raised.value.reason
 
 
 def act(item: ItemState, action: str, actor: str, **payload: object) -> ItemState:
@@ -308,12 +308,12 @@ def test_deny_clears_the_request_and_keeps_the_deadline() -> None:
 @pytest.mark.parametrize(
     ("item", "today", "reason"),
     [
-        (make_item("in_progress"), date(2025, 10, 11), "before the deadline"),
-        (make_item("in_progress", deadline=None), TODAY, "no deadline"),
+        (make_item("in_progress"), date(2025, 10, 11), "时限届满前"),
+        (make_item("in_progress", deadline=None), TODAY, "没有时限"),
         (
             make_item("in_progress", extension_pending=True, requested_deadline=date(2025, 11, 1)),
             TODAY,
-            "already pending",
+            "已有延期申请",
         ),
     ],
 )
