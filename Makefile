@@ -4,15 +4,15 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-sqlite lint bench postgres clean
+.PHONY: run test test-sqlite lint bench postgres browser clean
 
 run: $(STAMP)
 	$(BIN)/checklist serve
 
-test: $(STAMP) postgres
+test: $(STAMP) postgres browser
 	$(BIN)/pytest
 
-test-sqlite: $(STAMP)
+test-sqlite: $(STAMP) browser
 	$(BIN)/pytest --backends sqlite
 
 lint: $(STAMP)
@@ -26,6 +26,9 @@ bench: $(STAMP) postgres
 
 postgres:
 	@bash .ci/ensure-postgres
+
+browser:
+	@bash .ci/ensure-browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
