@@ -19,6 +19,7 @@ from service.errors import register_error_handlers
 from service.extensions import Services, api
 from service.logs import configure_logging, request_id
 from service.pages import register_pages
+from service.sessions import SharedKeySessionInterface
 
 log = logging.getLogger("service.access")
 
@@ -34,7 +35,7 @@ def create_app(
     configure_logging(settings.log_level, settings.log_format)
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY=settings.secret_key,
+        SECRET_KEY=settings.secret_key or None,
         TESTING=settings.testing,
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
         API_TITLE="督办清单服务 API",
@@ -54,6 +55,7 @@ def create_app(
         database=database or Database(settings.database_url),
         clock=clock or SystemClock(),
     )
+    app.session_interface = SharedKeySessionInterface()
     app.url_map.converters["id"] = IdConverter
     api.init_app(app)
     api.register_converter(IdConverter, id_schema)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta
@@ -86,7 +85,6 @@ class Config:
             self,
             database_url=database_url,
             log_level=self.log_level.upper(),
-            secret_key=self.secret_key or secrets.token_urlsafe(32),
             base_url=self.base_url.rstrip("/"),
         )
 

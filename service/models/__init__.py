@@ -16,6 +16,7 @@ from service.models.documents import Document, Measure, Target  # noqa: E402
 from service.models.events import Event  # noqa: E402
 from service.models.items import Item  # noqa: E402
 from service.models.reminders import Lease, Reminder  # noqa: E402
+from service.models.settings import InstanceSetting  # noqa: E402
 from service.models.tokens import ApiToken  # noqa: E402
 from service.models.units import Unit, UnitAlias  # noqa: E402
 from service.models.webhooks import Delivery, DeliveryAttempt, Subscription  # noqa: E402
@@ -27,6 +28,7 @@ __all__ = [
     "DeliveryAttempt",
     "Document",
     "Event",
+    "InstanceSetting",
     "Item",
     "Lease",
     "Measure",

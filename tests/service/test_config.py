@@ -8,7 +8,7 @@ def test_defaults_are_documented_values() -> None:
     assert config.database_url == "sqlite:///var/checklists.db"
     assert config.timezone == "Asia/Shanghai"
     assert config.log_level == "INFO"
-    assert config.secret_key  # generated when not given
+    assert config.secret_key == ""  # generated once and kept in the database (sessions)
 
 
 def test_environment_overrides_defaults() -> None:

@@ -165,3 +165,21 @@ def test_sign_in_never_redirects_off_site(client: FlaskClient, tokens: Tokens) -
         data={"token": tokens.staff_a, "csrf_token": csrf_of(page), "next": "//evil.example/x"},
     )
     assert response.headers["Location"] == "/tasks"
+
+
+def test_processes_without_secret_key_share_one_session_key(
+    config, database: Database, clock: FixedClock, tokens: Tokens
+) -> None:
+    from dataclasses import replace
+
+    from service.app import create_app
+
+    keyless = replace(config, secret_key="")
+    first, second = (create_app(keyless, database=database, clock=clock) for _ in range(2))
+    client = first.test_client()
+    sign_in(client, tokens.staff_a)
+    cookie = client.get_cookie("duban_session")
+    other = second.test_client()
+    other.set_cookie("duban_session", cookie.value)
+    assert other.get("/tasks").status_code == 200
+    assert first.secret_key == second.secret_key
