@@ -104,6 +104,17 @@ class Explanation:
         return string_keys(self.extra.get("errors") or {})
 
 
+# Werkzeug's own errors (routing, body size, parsing), in the language of the users.
+HTTP_TEXTS: dict[int, tuple[str, str]] = {
+    400: ("请求有误", "请求无法解析，请检查后重试"),
+    404: ("未找到", "没有这个地址"),
+    405: ("不支持的请求方法", "此地址不接受这种请求方法"),
+    413: ("请求体过大", "上传的内容超过了允许的大小"),
+    415: ("不支持的内容类型", "请求体的格式不受支持"),
+    422: ("输入有误", "请求中的字段有误，详见 errors"),
+}
+
+
 def problem(status: int, title: str, detail: str | None = None, **extra: Any) -> Response:
     """A problem+json response; `extra` adds members such as `errors`."""
     return problem_response(Explanation(status, title, detail, extra))
@@ -143,12 +154,9 @@ def status_for(error: Exception) -> int:
 def explain(error: Exception) -> Explanation:
     """The status, title, detail and field errors of any error a request can end with."""
     if isinstance(error, HTTPException):
-        return Explanation(
-            error.code or 500,
-            error.name,
-            error.description,
-            {"errors": validation_messages(error)},
-        )
+        code = error.code or 500
+        title, detail = HTTP_TEXTS.get(code, (error.name, error.description))
+        return Explanation(code, title, detail, {"errors": validation_messages(error)})
     status = status_for(error)
     if isinstance(error, ServiceError):
         return Explanation(status, error.title, error.detail, {"errors": error.errors})
@@ -200,4 +208,6 @@ def validation_messages(error: HTTPException) -> dict[str, Any]:
 
 
 def register_error_handlers(app: Flask) -> None:
-    app.register_error_handler(Exception, handle_error)
+    # HTTPException too: flask-smorest registers its own JSON handler for it.
+    for error_class in (HTTPException, Exception):
+        app.register_error_handler(error_class, handle_error)

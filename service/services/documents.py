@@ -14,15 +14,20 @@ from checklists.extract import Measure as ExtractedMeasure
 from checklists.periods import current_period
 from checklists.reading import read_document
 from checklists.revisions import MeasureKey, match_measures
-from checklists.unitnames import name_key
+from checklists.unitnames import name_key, short_key
 from service.db import Database
 from service.errors import InvalidInput, NotFound
 from service.models import Document, Item, Measure, Target, Unit
 from service.services.audit import Actor, record_audit
 from service.services.events import record_event, record_item_event
 from service.services.reminders import replan
-from service.services.units import UnitResolver
+from service.services.units import UnitResolver, unknown_names
 from webhooks import events
+
+# A 实施方案 has tens of measures and a 任务分解 table a few thousand at most. Far more
+# is not a policy document, and storing it would hold the database's write lock for long.
+MAX_MEASURES = 10_000
+MAX_ITEMS = 50_000
 
 
 @dataclass
@@ -61,7 +66,40 @@ def read_and_extract(request: ImportRequest, *, max_bytes: int) -> tuple[str, Ex
             "没有在文件中识别出任何措施或任务，请检查文件内容",
             {"file": ["未识别出措施"]},
         )
+    items = sum(len(measure.units) for measure in extraction.measures)
+    if len(extraction.measures) > MAX_MEASURES or items > MAX_ITEMS:
+        raise InvalidInput(
+            f"措施或事项过多（上限 {MAX_MEASURES} 项措施、{MAX_ITEMS} 个事项），请拆分后再导入",
+            {"file": [f"识别出 {len(extraction.measures)} 项措施、{items} 个事项"]},
+        )
     return text, extraction
+
+
+@dataclass(frozen=True)
+class ImportPreview:
+    """What importing a file would do, worked out without storing anything."""
+
+    extraction: Extraction
+    outcome: str  # created | unchanged | revised, as the import would report it
+    previous: dict[str, Any] | None  # the document the import would revise
+    new_units: dict[str, str]  # short key → name: units the import would create
+
+    def is_new(self, name: str) -> bool:
+        return short_key(name) in self.new_units
+
+
+def preview_import(database: Database, request: ImportRequest, *, max_bytes: int) -> ImportPreview:
+    """Read and extract `request`, and say which document it revises and which units are new."""
+    text, extraction = read_and_extract(request, max_bytes=max_bytes)
+    names = [unit.name for measure in extraction.measures for unit in measure.units]
+    with database.reading() as session:
+        previous = find_previous(session, request, extraction)
+        new_units = unknown_names(session, names)
+        if previous is None:
+            return ImportPreview(extraction, "created", None, new_units)
+        same = previous.content_hash == content_hash(text, request)
+        shown = previous.model_dump(include={"id", "title", "revision"})
+        return ImportPreview(extraction, "unchanged" if same else "revised", shown, new_units)
 
 
 def import_document(

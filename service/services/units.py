@@ -65,6 +65,19 @@ def find_unit(session: Session, name: str) -> Unit | None:
     return unit
 
 
+def unknown_names(session: Session, names: Iterable[str]) -> dict[str, str]:
+    """The names no unit or alias denotes yet, by short key: what an import would create."""
+    unknown: dict[str, str] = {}
+    seen: set[str] = set()
+    for name in names:
+        key = short_key(name)
+        if key and key not in seen:
+            seen.add(key)
+            if find_unit(session, name) is None:
+                unknown[key] = display_name(name)
+    return unknown
+
+
 def get_unit(session: Session, unit_id: int) -> Unit:
     unit = session.get(Unit, unit_id)
     if unit is None:

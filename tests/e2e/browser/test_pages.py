@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -12,6 +13,7 @@ from service.services.audit import CLI_ACTOR
 from service.services.documents import ImportRequest, import_document
 from tests.e2e.browser.conftest import Site, screenshot, sign_in, sign_out
 from tests.service.conftest import PLAN
+from tests.service.test_pages_admin import word_file
 
 pytestmark = pytest.mark.e2e
 
@@ -110,3 +112,28 @@ def test_user_text_is_shown_as_text(page: Page, site: Site, imported: int) -> No
     act(page, "报送进展", 说明='<img src=x onerror="document.title=1">进展')
     expect(page.locator(".history")).to_contain_text('<img src=x onerror="document.title=1">')
     assert page.title() != "1"
+
+
+def test_admin_uploads_a_docx_previews_and_confirms_the_import(
+    page: Page, site: Site, tmp_path: Path
+) -> None:
+    plan = tmp_path / "营商环境方案.docx"
+    plan.write_bytes(word_file())
+    sign_in(page, site, "admin")
+    page.get_by_role("link", name="文件").click()
+    expect(page.locator("h1")).to_have_text("文件")
+    page.locator("input[type=file]").set_input_files(str(plan))
+    page.get_by_label("默认时限").fill("2026-12-31")
+    screenshot(page, "files")
+    page.get_by_role("button", name="上传并预览").click()
+    expect(page.locator("h1")).to_have_text("某区2026年营商环境优化工作方案")
+    expect(page.locator("body")).to_contain_text("推行一窗通办")
+    expect(page.locator("body")).to_contain_text("区政务服务中心")  # a unit new to the directory
+    screenshot(page, "preview")
+    page.get_by_role("button", name="确认导入").click()
+    expect(page.locator(".flash.success")).to_contain_text("已导入")
+    expect(page.locator("body")).to_contain_text("某区2026年营商环境优化工作方案")
+
+    sign_out(page)
+    sign_in(page, site, "staff")
+    expect(page.locator("body")).to_contain_text("推行一窗通办")  # 市交通局 is an alias of A
