@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 ROW_HEIGHT = 28
 BAR_HEIGHT = 18
-LABEL_WIDTH = 150
-PLOT_WIDTH = 420
+LABEL_WIDTH = 130
+PLOT_WIDTH = 240
 VALUE_GAP = 6
 TOP = 8
 
