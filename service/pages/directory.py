@@ -8,7 +8,7 @@ from marshmallow import fields
 from service.api import ID_RANGE
 from service.api.units import AliasSchema, MergeSchema, UnitQuerySchema
 from service.extensions import services
-from service.pages.forms import USER_ERRORS, FormState, failed, load
+from service.pages.forms import FormState, load, shows_errors_on
 from service.pages.signin import page_actor, signed_in
 from service.services import units as unit_service
 
@@ -63,53 +63,39 @@ def back_to_units(unit_id: int | None = None) -> Response:
 
 @bp.route("/units/<id:unit_id>/aliases", methods=["POST"])
 @signed_in("supervisor", "admin")
-def add_alias(unit_id: int) -> Response | tuple[str, int]:
-    values = {"alias": request.form.get("alias", "").strip()}
-    try:
-        body = load(AliasSchema(), values)
-        context = services()
-        unit = unit_service.alias_unit(
-            context.database, unit_id, body["alias"], actor=page_actor(), now=context.clock.now()
-        )
-    except USER_ERRORS as error:
-        state = failed(values, error)
-        return render_units(alias_form=state, alias_unit=unit_id), state.status
+@shows_errors_on(lambda state, unit_id: render_units(alias_form=state, alias_unit=unit_id))
+def add_alias(unit_id: int) -> Response:
+    body = load(AliasSchema(), {"alias": request.form.get("alias", "").strip()})
+    context = services()
+    unit = unit_service.alias_unit(
+        context.database, unit_id, body["alias"], actor=page_actor(), now=context.clock.now()
+    )
     flash(f"已为“{unit['name']}”添加别名“{body['alias']}”", "success")
     return back_to_units(unit_id)
 
 
 @bp.route("/units/<id:unit_id>/confirm", methods=["POST"])
 @signed_in("supervisor", "admin")
-def confirm(unit_id: int) -> Response | tuple[str, int]:
-    try:
-        context = services()
-        unit = unit_service.confirm(
-            context.database, unit_id, actor=page_actor(), now=context.clock.now()
-        )
-    except USER_ERRORS as error:
-        state = failed({}, error)
-        return render_units(message=state), state.status
+@shows_errors_on(lambda state, unit_id: render_units(message=state))
+def confirm(unit_id: int) -> Response:
+    context = services()
+    unit = unit_service.confirm(
+        context.database, unit_id, actor=page_actor(), now=context.clock.now()
+    )
     flash(f"已确认单位“{unit['name']}”", "success")
     return back_to_units(unit_id)
 
 
 @bp.route("/units/merge", methods=["POST"])
 @signed_in("supervisor", "admin")
-def merge() -> Response | tuple[str, int]:
+@shows_errors_on(lambda state: render_units(merge_form=state))
+def merge() -> Response:
     values = {k: request.form.get(k, "") for k in ("unit", "into")}
-    try:
-        body = load(MergeFormSchema(), {k: v for k, v in values.items() if v})
-        context = services()
-        unit = unit_service.merge(
-            context.database,
-            body["unit"],
-            body["into"],
-            actor=page_actor(),
-            now=context.clock.now(),
-        )
-    except USER_ERRORS as error:
-        state = failed(values, error)
-        return render_units(merge_form=state), state.status
+    body = load(MergeFormSchema(), {k: v for k, v in values.items() if v})
+    context = services()
+    unit = unit_service.merge(
+        context.database, body["unit"], body["into"], actor=page_actor(), now=context.clock.now()
+    )
     flash(
         f"已合并到“{unit['name']}”：移交事项 {unit['items_moved']} 项，原名称已作为别名保留",
         "success",

@@ -21,7 +21,7 @@ from service.api import InputSchema
 from service.api.documents import ImportOptionsSchema, option_args
 from service.errors import Explanation, ServiceError
 from service.extensions import services
-from service.pages.forms import USER_ERRORS, FormInvalid, FormState, failed, load
+from service.pages.forms import FormInvalid, FormState, load, shows_errors_on
 from service.pages.signin import page_actor, signed_in
 from service.services import documents as document_service
 from service.services.documents import ImportReport, ImportRequest
@@ -114,16 +114,12 @@ def render_files(form: FormState) -> str:
 
 @bp.route("/files/preview", methods=["POST"])
 @signed_in("supervisor", "admin")
-def preview() -> str | tuple[str, int]:
-    values = {k: v for k, v in request.form.items() if k in OPTION_FIELDS}
-    try:
-        upload = uploaded_file(values)
-        result = document_service.preview_import(
-            services().database, upload, max_bytes=max_upload_bytes()
-        )
-    except USER_ERRORS as error:
-        state = failed(values, error)
-        return render_files(state), state.status
+@shows_errors_on(render_files)
+def preview() -> str:
+    upload = uploaded_file({k: v for k, v in request.form.items() if k in OPTION_FIELDS})
+    result = document_service.preview_import(
+        services().database, upload, max_bytes=max_upload_bytes()
+    )
     return render_template(
         "preview.html",
         preview=result,
@@ -151,22 +147,19 @@ def uploaded_file(values: Mapping[str, str]) -> ImportRequest:
 
 @bp.route("/files/confirm", methods=["POST"])
 @signed_in("supervisor", "admin")
-def confirm() -> Response | tuple[str, int]:
-    try:
-        form = load(ConfirmSchema(), {"payload": request.form.get("payload", "")})
-        context = services()
-        now = context.clock.now()
-        report = document_service.import_document(
-            context.database,
-            unseal(form["payload"]),
-            actor=page_actor(),
-            now=now,
-            today=context.config.local_date(now),
-            max_bytes=max_upload_bytes(),
-        )
-    except USER_ERRORS as error:
-        state = failed({}, error)
-        return render_files(state), state.status
+@shows_errors_on(render_files)
+def confirm() -> Response:
+    form = load(ConfirmSchema(), {"payload": request.form.get("payload", "")})
+    context = services()
+    now = context.clock.now()
+    report = document_service.import_document(
+        context.database,
+        unseal(form["payload"]),
+        actor=page_actor(),
+        now=now,
+        today=context.config.local_date(now),
+        max_bytes=max_upload_bytes(),
+    )
     flash_report(report)
     return redirect(url_for("pages.files.index"))  # type: ignore[return-value]
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import wraps
+from typing import Any, TypeVar
 
+from flask import request
 from marshmallow import Schema, ValidationError
 
 from checklists.reading import DocumentError
@@ -44,6 +46,30 @@ class FormInvalid(InvalidInput):
 
 # Errors a person can fix by changing what they typed: shown on the form, input kept.
 USER_ERRORS = (FormInvalid, ServiceError, WorkflowError, DocumentError)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def shows_errors_on(render: Callable[..., str]) -> Callable[[F], F]:
+    """For views that change something: a person's mistake re-renders the page they came from.
+
+    `render(form_state, **view_arguments)` draws that page with the errors next to their
+    fields and the input as typed; the response carries the error's status.
+    """
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return view(*args, **kwargs)
+            except USER_ERRORS as error:
+                state = failed(request.form.to_dict(), error)
+                return render(state, **kwargs), state.status
+
+        return guarded  # type: ignore[return-value]
+
+    return decorate
 
 
 def failed(values: Mapping[str, Any], error: Exception) -> FormState:

@@ -16,7 +16,7 @@ from service.api.subscriptions import (
     SubscriptionUpdateSchema,
 )
 from service.extensions import services
-from service.pages.forms import USER_ERRORS, FormState, failed, load
+from service.pages.forms import FormState, load, shows_errors_on
 from service.pages.signin import page_actor, signed_in
 from service.services import delivery_log
 from service.services import subscriptions as subscription_service
@@ -85,21 +85,17 @@ def render_index(form: FormState) -> str:
 
 @bp.route("/subscriptions", methods=["POST"])
 @signed_in(*MANAGERS)
+@shows_errors_on(lambda state: render_index(state))
 def create() -> Response | tuple[str, int]:
-    values = submitted_settings()
-    try:
-        body = load(SubscriptionCreateSchema(), creation_body(values))
-        context = services()
-        created = subscription_service.create_subscription(
-            context.database,
-            SubscriptionRequest(**body),
-            actor=page_actor(),
-            now=context.clock.now(),
-            networks=context.config.allowed_networks,
-        )
-    except USER_ERRORS as error:
-        state = failed(values, error)
-        return render_index(state), state.status
+    body = load(SubscriptionCreateSchema(), creation_body(submitted_settings()))
+    context = services()
+    created = subscription_service.create_subscription(
+        context.database,
+        SubscriptionRequest(**body),
+        actor=page_actor(),
+        now=context.clock.now(),
+        networks=context.config.allowed_networks,
+    )
     if created["format"] == "standard" and "secret" not in body:
         # The secret the service generated: this response is the one place it is shown.
         return render_detail(created["id"], secret=created["secret"]), 201
@@ -170,37 +166,30 @@ def back_to(subscription_id: int) -> Response:
 
 @bp.route("/subscriptions/<id:subscription_id>/test", methods=["POST"])
 @signed_in(*MANAGERS)
-def send_test(subscription_id: int) -> Response | tuple[str, int]:
-    try:
-        context = services()
-        delivery = delivery_log.send_test(
-            context.database, subscription_id, actor=page_actor(), now=context.clock.now()
-        )
-    except USER_ERRORS as error:
-        state = failed({}, error)
-        return render_detail(subscription_id, form=state), state.status
+@shows_errors_on(lambda state, subscription_id: render_detail(subscription_id, form=state))
+def send_test(subscription_id: int) -> Response:
+    context = services()
+    delivery = delivery_log.send_test(
+        context.database, subscription_id, actor=page_actor(), now=context.clock.now()
+    )
     flash(f"测试消息已排入发送队列（投递 #{delivery['id']}），稍后刷新查看结果", "success")
     return back_to(subscription_id)
 
 
 @bp.route("/subscriptions/<id:subscription_id>/active", methods=["POST"])
 @signed_in(*MANAGERS)
-def set_active(subscription_id: int) -> Response | tuple[str, int]:
-    values = {"active": request.form.get("active", "")}
-    try:
-        body = load(SubscriptionUpdateSchema(), values)
-        context = services()
-        subscription_service.update_subscription(
-            context.database,
-            subscription_id,
-            body,
-            actor=page_actor(),
-            now=context.clock.now(),
-            networks=context.config.allowed_networks,
-        )
-    except USER_ERRORS as error:
-        state = failed(values, error)
-        return render_detail(subscription_id, form=state), state.status
+@shows_errors_on(lambda state, subscription_id: render_detail(subscription_id, form=state))
+def set_active(subscription_id: int) -> Response:
+    body = load(SubscriptionUpdateSchema(), {"active": request.form.get("active", "")})
+    context = services()
+    subscription_service.update_subscription(
+        context.database,
+        subscription_id,
+        body,
+        actor=page_actor(),
+        now=context.clock.now(),
+        networks=context.config.allowed_networks,
+    )
     flash("已启用推送" if body["active"] else "已停用推送：不再发送新消息", "success")
     return back_to(subscription_id)
 
@@ -209,14 +198,13 @@ def set_active(subscription_id: int) -> Response | tuple[str, int]:
     "/subscriptions/<id:subscription_id>/deliveries/<id:delivery_id>/retry", methods=["POST"]
 )
 @signed_in(*MANAGERS)
-def retry(subscription_id: int, delivery_id: int) -> Response | tuple[str, int]:
-    try:
-        context = services()
-        delivery = delivery_log.retry_delivery(
-            context.database, delivery_id, actor=page_actor(), now=context.clock.now()
-        )
-    except USER_ERRORS as error:
-        state = failed({}, error)
-        return render_detail(subscription_id, form=state), state.status
+@shows_errors_on(
+    lambda state, subscription_id, delivery_id: render_detail(subscription_id, form=state)
+)
+def retry(subscription_id: int, delivery_id: int) -> Response:
+    context = services()
+    delivery = delivery_log.retry_delivery(
+        context.database, delivery_id, actor=page_actor(), now=context.clock.now()
+    )
     flash(f"投递 #{delivery_id} 已重新排入发送队列", "success")
     return back_to(delivery["subscription_id"])

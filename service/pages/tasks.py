@@ -13,7 +13,7 @@ from checklists.workflow import RULES, Action, Payload
 from service.api import ID_RANGE, InputSchema
 from service.api.items import STATUSES, TransitionSchema
 from service.extensions import services
-from service.pages.forms import USER_ERRORS, FormState, failed, load
+from service.pages.forms import FormState, load, shows_errors_on
 from service.pages.labels import action_label
 from service.pages.signin import page_actor, signed_in
 from service.services import documents as document_service
@@ -120,30 +120,27 @@ class ActionFormSchema(InputSchema):
 
 @bp.route("/items/<id:item_id>/actions", methods=["POST"])
 @signed_in()
-def act(item_id: int) -> Response | tuple[str, int]:
-    submitted = request.form.to_dict(flat=False)
-    values = {k: v[-1] if len(v) == 1 else v for k, v in submitted.items()}
-    action = str(values.get("action", ""))
-    try:
-        head = load(ActionFormSchema(), {k: values.get(k) for k in ("action", "etag")})
-        body = load(TransitionSchema(), transition_body(head["action"], values))
-        context = services()
-        now = context.clock.now()
-        body.pop("action")
-        item_service.transition(
-            context.database,
-            page_actor(),
-            item_id,
-            if_match=head["etag"],
-            action=head["action"],
-            payload=Payload(**body),
-            now=now,
-            today=context.config.local_date(now),
-        )
-    except USER_ERRORS as error:
-        state = failed(values, error)
-        return render_item(item_id, open_action=action, form=state), state.status
-    flash(f"{action_label(action)}：已完成", "success")
+@shows_errors_on(
+    lambda state, item_id: render_item(item_id, open_action=state.values.get("action"), form=state)
+)
+def act(item_id: int) -> Response:
+    values = request.form.to_dict()
+    head = load(ActionFormSchema(), {k: values.get(k) for k in ("action", "etag")})
+    body = load(TransitionSchema(), transition_body(head["action"], values))
+    body.pop("action")
+    context = services()
+    now = context.clock.now()
+    item_service.transition(
+        context.database,
+        page_actor(),
+        item_id,
+        if_match=head["etag"],
+        action=head["action"],
+        payload=Payload(**body),
+        now=now,
+        today=context.config.local_date(now),
+    )
+    flash(f"{action_label(head['action'])}：已完成", "success")
     return redirect(url_for("pages.tasks.item", item_id=item_id))  # type: ignore[return-value]
 
 
