@@ -136,7 +136,9 @@ def claim(
     The endpoint waiting longest comes first. On PostgreSQL `FOR NO KEY UPDATE SKIP
     LOCKED` keeps concurrent workers off each other's rows (the NO KEY form does not
     wait for transactions that are adding deliveries to an endpoint); SQLite writers
-    are serial anyway.
+    are serial anyway. A lease this worker still holds counts as free: it is left over
+    from a pass the database dropped out of (so the release failed too), and would
+    otherwise keep the worker off its own endpoint until the lease ran out.
     """
     oldest_due = select(func.min(Delivery.next_attempt_at)).where(_due(now)).scalar_subquery()
     query = (
@@ -144,7 +146,11 @@ def claim(
         .where(
             col(Subscription.active).is_(True),
             or_(col(Subscription.paused_until).is_(None), col(Subscription.paused_until) <= now),
-            or_(col(Subscription.lease_until).is_(None), col(Subscription.lease_until) <= now),
+            or_(
+                col(Subscription.lease_until).is_(None),
+                col(Subscription.lease_until) <= now,
+                col(Subscription.lease_owner) == worker_id,
+            ),
             exists().where(_due(now)),
         )
         .order_by(oldest_due, col(Subscription.id))
