@@ -10,12 +10,16 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel import Session
 
 
 class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached or opened; the message is one line for people."""
+
+
+# What a lost or refused connection raises: loops log one line and try again later.
+DATABASE_ERRORS = (OperationalError, InterfaceError, DatabaseUnavailable)
 
 
 class Database:

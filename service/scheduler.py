@@ -24,7 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from service.clock import Clock
 from service.config import Config
-from service.db import Database
+from service.db import DATABASE_ERRORS, Database
 from service.services import leases
 from service.services.reminders import sweep
 
@@ -142,9 +142,12 @@ class ClockProcess:
             other = leases.acquire(
                 self.database, LEASE_NAME, self.owner, self.clock.now(), self.lease_ttl
             )
-        except Exception:
+        except Exception as error:
             # Without the database we cannot prove we still hold the lease.
-            log.exception("clock lease renewal failed")
+            if isinstance(error, DATABASE_ERRORS):
+                log.warning("clock lease not renewed: database unavailable")
+            else:
+                log.exception("clock lease renewal failed")
             other = leases.LeaseHolder("?", self.clock.now())
         if (other is None) != self.holding:
             log.warning("clock lease", extra={"holding": other is None, "owner": self.owner})
@@ -156,6 +159,8 @@ class ClockProcess:
             return
         try:
             job.run(self.config, self.database, self.clock.now())
+        except DATABASE_ERRORS as error:
+            log.warning("clock job skipped: database unavailable (%s)", type(error).__name__)
         except Exception:
             log.exception("clock job failed", extra={"job": job.id})
 

@@ -17,11 +17,9 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy.exc import InterfaceError, OperationalError
-
 from service.clock import Clock
 from service.config import Config
-from service.db import Database, DatabaseUnavailable, describe_connection_error
+from service.db import DATABASE_ERRORS, Database, describe_connection_error
 from service.services.delivery import (
     DeliverySettings,
     Endpoint,
@@ -39,9 +37,6 @@ from webhooks.transport import Attempt, Transport
 log = logging.getLogger(__name__)
 
 # The database went away: wait a poll interval and try again, like any idle pass.
-DATABASE_ERRORS = (OperationalError, InterfaceError, DatabaseUnavailable)
-
-
 def default_worker_id() -> str:
     """Host, process and a random suffix: unique per worker, readable in the lease column."""
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
