@@ -442,6 +442,14 @@ def test_a_crashed_workers_lease_expires_and_its_deliveries_go_out(
     assert {d.status for d in deliveries(database, sid)} == {"delivered"}
 
 
+def test_a_worker_takes_back_its_own_lease_left_by_a_database_outage(database, receiver, clock):
+    sid = subscribe(database, receiver.url)
+    owe(database, sid)
+    assert claim(database, "w1", clock.now()) == [sid]  # then the release failed
+    assert claim(database, "w2", clock.now()) == []  # others still wait for the lease
+    assert claim(database, "w1", clock.now()) == [sid]
+
+
 def test_a_lost_lease_stops_the_old_holder(database, worker_config, receiver, clock):
     sid = subscribe(database, receiver.url)
     owe(database, sid)
