@@ -8,6 +8,7 @@ records where it came from so that a clerk can tell a stated date from an assume
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import re
 from dataclasses import dataclass
@@ -116,27 +117,31 @@ def _date_of(m: re.Match[str], year: int) -> date:
 def dates_in(text: str, *, year: int | None = None) -> list[date]:
     """Every deadline stated in a text. Phrases without a year ("年底前") take the last
     year named before them, else `year`; with neither they are skipped."""
-    taken: list[tuple[int, int]] = []
+    # Positions already read, and where each year named ends: both looked up per phrase
+    # in constant or logarithmic time, so a long text with many dates stays linear.
+    taken = bytearray(len(text))
+    named = [(m.end(), int(m.group(1))) for m in _ANY_YEAR.finditer(text)]
     found: list[tuple[int, date]] = []
     for pattern in _PATTERNS:  # most specific first: a phrase is read once, fully
         for m in pattern.finditer(text):
-            if any(m.start() < end and start < m.end() for start, end in taken):
+            if any(taken[m.start():m.end()]):
                 continue
             stated = m.groupdict().get("year")
-            in_force = int(stated) if stated else _year_before(text, m.start()) or year
+            in_force = int(stated) if stated else _year_before(named, m.start()) or year
             if not in_force:
                 continue
             try:
                 found.append((m.start(), _date_of(m, in_force)))
             except ValueError:  # 2月30日 and the like: not a date
                 continue
-            taken.append(m.span())
+            taken[m.start():m.end()] = b"\x01" * (m.end() - m.start())
     return [day for _, day in sorted(found)]
 
 
-def _year_before(text: str, position: int) -> int | None:
-    years = _ANY_YEAR.findall(text[:position])
-    return int(years[-1]) if years else None
+def _year_before(named: list[tuple[int, int]], position: int) -> int | None:
+    """The last year named (as (end, year), in text order) that ends by `position`."""
+    index = bisect.bisect_right(named, (position, 10_000))
+    return named[index - 1][1] if index else None
 
 
 def measure_deadline(text: str, *, period: tuple[int, int] | None = None,

@@ -11,8 +11,10 @@ import codecs
 import contextlib
 import io
 import re
+import struct
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
@@ -176,6 +178,7 @@ def _read_docx(data: bytes, suffix: str) -> str:
             raise DocumentError("corrupt_docx", "文件不是有效的 Word（.docx）文档")
         raise DocumentError("unsupported_type", "压缩包不是 Word（.docx）文档，不支持该文件类型")
     _check_unpacked_size(members)
+    _check_streams(data, members)
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as error:  # python-docx raises many unrelated types on broken packages
@@ -195,6 +198,45 @@ def _check_unpacked_size(members: list[zipfile.ZipInfo]) -> None:
         ratio = member.file_size / max(member.compress_size, 1)
         if member.file_size > RATIO_CHECKED_ABOVE and ratio > MAX_DOCX_RATIO:
             raise bomb
+
+
+def _check_streams(data: bytes, members: list[zipfile.ZipInfo]) -> None:
+    """Refuse members whose data inflates past their declared size.
+
+    zipfile cuts a member at its declared size, but only after inflating the whole of
+    each read (up to 2 GB): a member declaring 10 KB could still fill memory.
+    """
+    bomb = DocumentError("too_large", "Word 文件解压后过大或压缩比异常（疑似压缩炸弹），拒绝读取")
+    for member in members:
+        if member.compress_type == zipfile.ZIP_STORED:
+            continue
+        if member.compress_type != zipfile.ZIP_DEFLATED:  # Word writes no other kind
+            raise DocumentError("corrupt_docx", "Word 文件使用了不支持的压缩方式")
+        header = data[member.header_offset:member.header_offset + LOCAL_HEADER.size]
+        if len(header) < LOCAL_HEADER.size:
+            raise DocumentError("corrupt_docx", "Word 文件已损坏，无法打开")
+        *_, name_length, extra_length = LOCAL_HEADER.unpack(header)
+        start = member.header_offset + LOCAL_HEADER.size + name_length + extra_length
+        if _inflated_size(data[start:start + member.compress_size], member.file_size) \
+                > member.file_size:
+            raise bomb
+
+
+LOCAL_HEADER = struct.Struct("<4s5H3L2H")
+
+
+def _inflated_size(raw: bytes, limit: int) -> int:
+    """How many bytes a raw deflate stream inflates to, counting no further than `limit + 1`."""
+    inflate, produced = zlib.decompressobj(-zlib.MAX_WBITS), 0
+    try:
+        while raw and produced <= limit:
+            produced += len(inflate.decompress(raw, 64 * 1024))
+            raw = inflate.unconsumed_tail
+        if produced <= limit:  # the input is all read: what is left is one window at most
+            produced += len(inflate.flush())
+    except zlib.error as error:
+        raise DocumentError("corrupt_docx", "Word 文件已损坏，无法打开") from error
+    return produced
 
 
 NS = {

@@ -9,6 +9,7 @@ that every later measure has without listing them ("以下工作均需…推进�
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -126,16 +127,23 @@ def lead_rule(text: str) -> str | None:
 def _bracket_pairs(text: str) -> list[tuple[int, int]]:
     """Outermost matched bracket pairs; a half-width opener may close full-width."""
     stack: list[int] = []
+    # Where each kind of opener sits in `stack`: a closer finds its opener without walking
+    # past the others, which is quadratic in a text of unmatched brackets.
+    depths: dict[str, list[int]] = {opener: [] for opener in _OPENERS}
     pairs: list[tuple[int, int]] = []
     for i, ch in enumerate(text):
         if ch in _OPENERS:
+            depths[ch].append(len(stack))
             stack.append(i)
         elif ch in _SAME_KIND:
-            for depth in range(len(stack) - 1, -1, -1):
-                if text[stack[depth]] in _SAME_KIND[ch]:
-                    pairs.append((stack[depth], i + 1))
-                    del stack[depth:]
-                    break
+            depth = max((depths[o][-1] for o in _SAME_KIND[ch] if depths[o]), default=None)
+            if depth is None:
+                continue
+            pairs.append((stack[depth], i + 1))
+            del stack[depth:]
+            for places in depths.values():
+                while places and places[-1] >= depth:
+                    places.pop()
     # An annotation left open at the end of a measure ("（责任单位：…" cut off).
     pairs += [(i, len(text)) for i in stack if _LABELLED.match(text, i + 1)]
     pairs.sort()
@@ -205,7 +213,10 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
 
 
 def _inside(spans: list[tuple[int, int]], position: int) -> bool:
-    return any(start <= position < end for start, end in spans)
+    """Whether `position` lies in one of `spans`, which are sorted and disjoint (outermost
+    bracket pairs): a binary search, as a document may hold thousands of them."""
+    index = bisect.bisect_right(spans, position, key=lambda span: span[0]) - 1
+    return index >= 0 and position < spans[index][1]
 
 
 def _sentences(text: str) -> list[tuple[int, int, str]]:
@@ -219,14 +230,17 @@ def _sentences(text: str) -> list[tuple[int, int, str]]:
 
 def find_annotations(text: str) -> list[Annotation]:
     """Responsibility annotations in a measure's text; adjacent ones form one annotation."""
-    merged: list[Annotation] = []
+    # Contents are collected in a list: rebuilding a tuple for each adjacent annotation
+    # would be quadratic in a text of thousands of them.
+    merged: list[tuple[int, int, list[str]]] = []
     for start, end, content in _spans(text):
-        if merged and start >= merged[-1].end and _GAP.fullmatch(text[merged[-1].end:start]):
-            last = merged.pop()
-            merged.append(Annotation(last.start, end, (*last.contents, content)))
-        elif not merged or start >= merged[-1].end:
-            merged.append(Annotation(start, end, (content,)))
-    return merged
+        if merged and start >= merged[-1][1] and _GAP.fullmatch(text[merged[-1][1]:start]):
+            first, _, contents = merged[-1]
+            contents.append(content)
+            merged[-1] = (first, end, contents)
+        elif not merged or start >= merged[-1][1]:
+            merged.append((start, end, [content]))
+    return [Annotation(start, end, tuple(contents)) for start, end, contents in merged]
 
 
 def _labelled_parts(sentence: str) -> list[tuple[str | None, str]]:

@@ -3,6 +3,7 @@ later be reported against a value, a unit and a comparator."""
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -24,13 +25,18 @@ _UNITS = (
 _MONEY = ("亿", "万", "亿元", "万元", "元")
 _NUMBER = r"\d+(?:\.\d+)?"
 _CN_NUMBER = r"[一二两三四五六七八九十百千]+"
+# A target starts at its comparator or where a run of spaces or digits starts: tried
+# from every position inside a long run, the pattern would rescan the run each time.
 _TARGET = re.compile(
-    rf"(?P<before>{'|'.join(sorted(_BEFORE, key=len, reverse=True))})?\s*"
-    rf"(?:(?P<low>{_NUMBER})\s*[-~～至到]\s*)?"
+    rf"(?:(?P<before>{'|'.join(sorted(_BEFORE, key=len, reverse=True))})|(?<!\s))\s*"
+    rf"(?:(?<!\d)(?P<low>{_NUMBER})\s*[-~～至到]\s*)?"
     rf"(?<![\dA-Za-z.第])(?P<number>{_NUMBER}|(?<=[超达过破于])(?:{_CN_NUMBER}))\s*"
     rf"(?P<unit>%|‰|(?:万|亿)?(?:{_UNITS})|万|亿)(?![A-Za-z])"
     rf"(?P<after>{'|'.join(_AFTER)})?"
 )
+# A target keeps at most this much of its clause (as much as is stored): a longer one is
+# run-on text, and a target per number in it would repeat all of it.
+CLAUSE_LIMIT = 500
 # "营收超百亿企业", "百亿级": the number qualifies a noun, it is not a target itself.
 _QUALIFIER = re.compile(r"\s*(?:级|的?企业|的?项目)")
 _AT_LEAST = re.compile(r"至少[\u4e00-\u9fff]{1,4}$")
@@ -60,25 +66,30 @@ def _value(number: str) -> int | float | None:
     return cn_number(number)
 
 
-def _clause(text: str, start: int, end: int) -> tuple[int, int]:
-    """Bounds of the clause around a match, between commas, stops and colons."""
-    opening = max((m.end() for m in _CLAUSE_END.finditer(text, 0, start)), default=0)
-    closing = _CLAUSE_END.search(text, end)
-    return opening, closing.start() if closing else len(text)
+def _clause(stops: list[int], length: int, start: int, end: int) -> tuple[int, int]:
+    """Bounds of the clause around a match, between the commas, stops and colons at `stops`."""
+    before = bisect.bisect_left(stops, start)
+    after = bisect.bisect_left(stops, end)
+    return stops[before - 1] + 1 if before else 0, stops[after] if after < len(stops) else length
 
 
 def targets(text: str) -> list[Target]:
     """The numeric targets a measure sets, in order."""
     found: list[Target] = []
+    stops = [m.start() for m in _CLAUSE_END.finditer(text)]
+    # Each clause is copied and searched for a verb once, however many numbers it holds.
+    clauses: dict[tuple[int, int], tuple[str, bool]] = {}
     for m in _TARGET.finditer(text):
         value = _value(m.group("number"))
         if value is None or (m.group("unit") in _MONEY and _QUALIFIER.match(text, m.end())):
             continue
-        opening, closing = _clause(text, m.start(), m.end())
-        clause = text[opening:closing].strip()
+        opening, closing = _clause(stops, len(text), m.start(), m.end())
+        if (opening, closing) not in clauses:
+            clause = text[opening:closing].strip()
+            clauses[opening, closing] = clause[:CLAUSE_LIMIT], bool(_TARGET_VERB.search(clause))
+        clause, sets_target = clauses[opening, closing]
         comparator = _comparator(m)
-        if comparator == "=" and m.group("unit") not in ("%", "‰") \
-                and not _TARGET_VERB.search(clause):
+        if comparator == "=" and m.group("unit") not in ("%", "‰") and not sets_target:
             continue
         if m.group("low"):
             value = _value(m.group("low")) or value

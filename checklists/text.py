@@ -19,13 +19,18 @@ from checklists.outline import match_marker
 # would flatten into plain digits.
 _KEEP = re.compile(r"[（），：；！？…\u2460-\u24ff\u3220-\u3229\u3280-\u3289]+")
 _CJK = "\u2e80-\u2fff\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef“”‘’《》—…"
-_SPACE_NEAR_CJK = re.compile(rf"[ \t]+(?=[{_CJK}])|(?<=[{_CJK}])[ \t]+")
+# A run of spaces is matched from its start only: tried from inside a long run, the
+# lookahead would rescan the rest of the run from every position (quadratic).
+_SPACE_NEAR_CJK = re.compile(rf"(?<![ \t])[ \t]+(?=[{_CJK}])|(?<=[{_CJK}])[ \t]+")
 # Full-width text never uses ASCII spaces: between full-width forms they are PDF letter
 # spacing ("Ｃ － Ｖ２Ｘ"), dropped before the forms are folded to ASCII.
 _LETTER_SPACING = re.compile(r"(?<=[\uff01-\uff5e])[ \t\u3000]+(?=[\uff01-\uff5e])")
 # "市发改委 市财政局": a space between the end of one organ's name and the level prefix
 # of the next separates two units (PDF tables lose their cells this way).
 _SPACE_BETWEEN_UNITS = re.compile(r"(?<=[厅局委办府])[ \t\u3000]+(?=[省市区县各])")
+# Runs of spaces left between Latin letters and digits are layout, read as one space;
+# a run thousands long would also cost every later pattern with a \s* quadratic time.
+_SPACE_RUN = re.compile(r"\s{2,}")
 _BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]", re.IGNORECASE)
 _BOOKMARK_START = re.compile(r"\[bookmark", re.IGNORECASE)
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
@@ -82,7 +87,7 @@ def _clean_text(text: str) -> str:
     text = _BOOKMARK.sub("", fold_width(text))
     text = _BOLD.sub(r"\1", text)
     text = _SPACE_BETWEEN_UNITS.sub("、", text)
-    return _SPACE_NEAR_CJK.sub("", text).strip()
+    return _SPACE_RUN.sub(" ", _SPACE_NEAR_CJK.sub("", text)).strip()
 
 
 def _furniture(lines: list[str]) -> set[str]:
@@ -113,15 +118,27 @@ def _short_length(lines: list[str]) -> float:
     return min(20, 0.7 * width)
 
 
-def _open_bracket(paragraph: str) -> bool:
-    """True when the paragraph ends inside a bracket opened near its end."""
-    depth, last_open = 0, -1
-    for i, ch in enumerate(paragraph):
-        if ch in _OPENERS:
-            depth, last_open = depth + 1, i if depth == 0 else last_open
-        elif ch in _CLOSERS and depth:
-            depth -= 1
-    return depth > 0 and len(paragraph) - last_open <= 120
+class _OpenBracket:
+    """Whether a paragraph ends inside a bracket opened near its end.
+
+    A paragraph grows a line at a time and is asked again after each: the scan goes on
+    from where the last one stopped, so a paragraph of thousands of lines costs one pass.
+    """
+
+    def __init__(self) -> None:
+        self.scanned, self.depth, self.last_open = "", 0, -1
+
+    def __call__(self, paragraph: str) -> bool:
+        if not paragraph.startswith(self.scanned):  # another paragraph: start over
+            self.scanned, self.depth, self.last_open = "", 0, -1
+        for i in range(len(self.scanned), len(paragraph)):
+            if paragraph[i] in _OPENERS:
+                self.last_open = i if self.depth == 0 else self.last_open
+                self.depth += 1
+            elif paragraph[i] in _CLOSERS and self.depth:
+                self.depth -= 1
+        self.scanned = paragraph
+        return self.depth > 0 and len(paragraph) - self.last_open <= 120
 
 
 def _is_heading(paragraph: str) -> bool:
@@ -129,7 +146,9 @@ def _is_heading(paragraph: str) -> bool:
         match_marker(paragraph) is not None and "。" not in paragraph and len(paragraph) <= 40)
 
 
-def _continues(paragraph: str, last: str, line: str, short: float) -> bool:
+def _continues(
+    paragraph: str, last: str, line: str, short: float, open_bracket: _OpenBracket
+) -> bool:
     """Whether `line` carries on the paragraph whose last line is `last`."""
     if line.startswith("#") or paragraph.startswith("#") or "\t" in line + paragraph:
         return False
@@ -138,7 +157,7 @@ def _continues(paragraph: str, last: str, line: str, short: float) -> bool:
     if match_marker(line) or _BOOKMARK_START.match(line):
         return False  # Word bookmarks mark the start of a paragraph
     paragraph = _BOOKMARK.sub("", paragraph)
-    if _open_bracket(paragraph) or line.startswith(_CONTINUATION):
+    if open_bracket(paragraph) or line.startswith(_CONTINUATION):
         return True
     if _LABEL_LINE.match(line):
         return False
@@ -156,8 +175,9 @@ def paragraphs(text: str) -> list[str]:
     short = _short_length(lines)
     result: list[str] = []
     last = ""
+    open_bracket = _OpenBracket()
     for line in lines:
-        if result and _continues(result[-1], last, line, short):
+        if result and _continues(result[-1], last, line, short, open_bracket):
             result[-1] += line  # wrapped mid-word or mid-number ("20" / "23"): no space
         else:
             result.append(line)

@@ -13,7 +13,10 @@ import re
 import unicodedata
 
 _BRACKETS = str.maketrans("<>〈〉[]［］【】〔〕｛｝{}", "()()()()()()()()")
-_SPACE = re.compile(r"\s+")
+# Spacing, and the invisible format characters text pasted from web pages and chat
+# carries (zero-width spaces and joiners, bidi marks, soft hyphens, BOMs): 市财政局\u200b
+# must be 市财政局, not a second unit that looks the same.
+_SPACE = re.compile(r"[\s\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]+")
 # The regular ways an official name is shortened, applied to whole names only.
 _SHORT_FORMS: tuple[tuple[str, str], ...] = (
     ("管理委员会", "管委会"),
@@ -26,7 +29,7 @@ _SHORT_FORMS: tuple[tuple[str, str], ...] = (
 
 
 def name_key(name: str) -> str:
-    """A unit name with width, spacing and bracket kind normalised."""
+    """A unit name with width, spacing, invisible characters and bracket kind normalised."""
     key = unicodedata.normalize("NFKC", name or "")
     return _SPACE.sub("", key).translate(_BRACKETS)
 

@@ -23,7 +23,13 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    LocationParseError,
+    NameResolutionError,
+    NewConnectionError,
+)
+from urllib3.util import parse_url
 
 from webhooks.formats.outbound import OutboundRequest
 
@@ -93,7 +99,9 @@ def refusal(address: IPAddress, allowed_networks: Sequence[IPNetwork]) -> str | 
     if any(c in net for c in candidates for net in METADATA_NETWORKS):
         return f"{address} 是云服务器元数据地址"
     for candidate in candidates:
-        internal = not candidate.is_global or candidate.is_multicast
+        # Reserved counts on its own: Python deems the deprecated IPv4-compatible form
+        # ::127.0.0.1 (inside ::/8, reserved) global.
+        internal = not candidate.is_global or candidate.is_multicast or candidate.is_reserved
         if internal and not any(candidate in net for net in allowed_networks):
             return f"{address} 是内网、回环或保留地址（可在 WEBHOOK_ALLOWED_NETWORKS 中放行）"
     return None
@@ -128,17 +136,17 @@ def validate_url(
     """The addresses `url` resolves to, or UrlRefused when it is not a safe target.
 
     Every resolved address must pass, so one internal record among public ones refuses.
+    The URL is read by urllib3, as `post` will read it: parsers disagree on some URLs
+    (`http://127.0.0.1\\@example.com/` is example.com to urlsplit, 127.0.0.1 to urllib3).
     """
     try:
-        parts = urlsplit(url)
-    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        parts = parse_url(url)
+    except LocationParseError as exc:  # e.g. an unclosed IPv6 bracket, port 99999
         raise UrlRefused("地址格式无效") from exc
     if parts.scheme not in ("http", "https"):
         raise UrlRefused("只支持 http 或 https 地址")
-    try:
-        host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as exc:
-        raise UrlRefused("端口无效") from exc
+    host = (parts.host or "").strip("[]")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     if not host:
         raise UrlRefused("地址缺少主机名")
     try:

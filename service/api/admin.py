@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from service.api import ID_RANGE, InputSchema, Instant
+from service.api import ID_RANGE, Blueprint, InputSchema, Instant
 from service.auth import current_actor, requires
 from service.extensions import services
 from service.services import tokens as token_service
@@ -47,9 +46,9 @@ class AuditPageSchema(Schema):
 
 
 @blp.route("/audit", methods=["GET"])
+@requires("supervisor", "admin")
 @blp.arguments(AuditQuerySchema, location="query")
 @blp.response(200, AuditPageSchema)
-@requires("supervisor", "admin")
 def audit(query: dict[str, Any]) -> dict[str, Any]:
     return audit_page(
         services().database,
@@ -83,16 +82,16 @@ class NewTokenSchema(Schema):
 
 
 @blp.route("/tokens", methods=["GET"])
-@blp.response(200, TokenSchema(many=True))
 @requires("admin")
+@blp.response(200, TokenSchema(many=True))
 def list_tokens() -> list[dict[str, Any]]:
     return token_service.token_rows(services().database)
 
 
 @blp.route("/tokens", methods=["POST"])
+@requires("admin")
 @blp.arguments(TokenCreateSchema)
 @blp.response(201, NewTokenSchema)
-@requires("admin")
 def create_token(body: dict[str, Any]) -> dict[str, str]:
     context = services()
     plaintext = token_service.issue_token(
@@ -107,8 +106,8 @@ def create_token(body: dict[str, Any]) -> dict[str, str]:
 
 
 @blp.route("/tokens/<id:token_id>", methods=["DELETE"])
-@blp.response(204)
 @requires("admin")
+@blp.response(204)
 def revoke_token(token_id: int) -> None:
     context = services()
     token_service.revoke(context.database, token_id, actor=current_actor(), now=context.clock.now())

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, request
-from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from service.api import ID_RANGE, InputSchema
+from service.api import ID_RANGE, Blueprint, InputSchema
 from service.api.schemas import MeasureBaseSchema, TargetSchema
 from service.auth import current_actor, requires
 from service.errors import InvalidInput
@@ -77,7 +76,10 @@ def import_request_from(req: Any) -> ImportRequest:
                 raise ValidationError({"file": ["请选择要上传的文件"]})
             options = ImportOptionsSchema().load(req.form.to_dict())
             return ImportRequest(upload.read(), upload.filename or "upload", **option_args(options))
-        body = req.get_json(silent=True)
+        try:
+            body = req.get_json(silent=True)
+        except RecursionError:  # nested too deep to parse: not a JSON object either
+            body = None
         if not isinstance(body, dict):
             raise ValidationError(
                 {"body": ["请求体须为 JSON 对象（含 text），或 multipart 文件上传"]}
@@ -98,10 +100,10 @@ def option_args(options: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("", methods=["POST"])
+@requires("supervisor", "admin")
 @blp.doc(summary="Import a document (store measures, units and items)", requestBody=UPLOAD_BODY)
 @blp.response(201, ImportReportSchema, description="created")
 @blp.alt_response(200, schema=ImportReportSchema, description="unchanged or revised")
-@requires("supervisor", "admin")
 def import_document() -> Response:
     context = services()
     now = context.clock.now()
@@ -131,9 +133,9 @@ class ExtractionSchema(Schema):
 
 
 @blp.route("/preview", methods=["POST"])
+@requires("supervisor", "admin")
 @blp.doc(summary="Extract measures without storing anything", requestBody=UPLOAD_BODY)
 @blp.response(200, ExtractionSchema)
-@requires("supervisor", "admin")
 def preview_document() -> dict[str, Any]:
     upload = import_request_from(request)
     _text, extraction = document_service.read_and_extract(
@@ -160,9 +162,9 @@ class DocumentSummarySchema(Schema):
 
 
 @blp.route("", methods=["GET"])
+@requires()
 @blp.doc(summary="List imported documents")
 @blp.response(200, DocumentSummarySchema(many=True))
-@requires()
 def list_documents() -> list[dict[str, Any]]:
     return document_service.list_documents(services().database)
 
@@ -193,8 +195,8 @@ class DocumentDetailSchema(DocumentSummarySchema):
 
 
 @blp.route("/<id:document_id>", methods=["GET"])
+@requires()
 @blp.doc(summary="A document with its measures, targets and per-unit items")
 @blp.response(200, DocumentDetailSchema)
-@requires()
 def show_document(document_id: int) -> dict[str, Any]:
     return document_service.document_detail(services().database, document_id, current_actor())

@@ -6,10 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Response, request, stream_with_context
-from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from service.api import ID_RANGE, InputSchema
+from service.api import ID_RANGE, Blueprint, InputSchema
 from service.auth import actor_from_header, current_actor, requires
 from service.errors import ServiceError
 from service.extensions import services
@@ -117,9 +116,9 @@ def wanted(query: dict[str, Any]) -> feed.FeedFilter:
 
 
 @blp.route("", methods=["GET"])
+@requires()
 @blp.arguments(FeedQuerySchema, location="query")
 @blp.response(200, FeedPageSchema)
-@requires()
 def list_events(query: dict[str, Any]) -> dict[str, Any]:
     return feed.feed_page(
         services().database,
@@ -131,6 +130,7 @@ def list_events(query: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/stream", methods=["GET"])
+@requires()
 @blp.arguments(StreamQuerySchema, location="query")
 @blp.arguments(StreamHeadersSchema, location="headers")
 @blp.response(
@@ -139,7 +139,6 @@ def list_events(query: dict[str, Any]) -> dict[str, Any]:
     content_type="text/event-stream",
     description="Server-Sent Events: new events as they commit, `: keepalive` when idle",
 )
-@requires()
 def stream_events(query: dict[str, Any], headers: dict[str, Any]) -> Response:
     frames = open_stream(
         broadcaster(),

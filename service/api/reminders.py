@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
-from service.api import InputSchema
+from service.api import Blueprint, InputSchema
 from service.auth import current_actor, requires
 from service.extensions import services
 from service.services import reminders as reminder_service
@@ -68,10 +67,10 @@ class PreviewSchema(Schema):
 
 
 @blp.route("/reminders/preview", methods=["GET"])
+@requires("supervisor", "admin")
 @blp.arguments(PreviewQuerySchema, location="query")
 @blp.response(200, PreviewSchema)
 @blp.doc(summary="The reminders a sweep at `as_of` would send (nothing is sent)")
-@requires("supervisor", "admin")
 def preview(query: dict[str, Any]) -> dict[str, Any]:
     context = services()
     moment = query.get("as_of") or context.clock.now()
@@ -131,19 +130,19 @@ class DocumentPolicySchema(Schema):
 
 
 @blp.route("/documents/<id:document_id>/reminder-policy", methods=["GET"])
+@requires("supervisor", "admin")
 @blp.response(200, DocumentPolicySchema)
 @blp.doc(summary="A document's reminder overrides and the policy in effect")
-@requires("supervisor", "admin")
 def show_policy(document_id: int) -> dict[str, Any]:
     context = services()
     return reminder_service.reminder_policy(context.database, context.config, document_id)
 
 
 @blp.route("/documents/<id:document_id>/reminder-policy", methods=["PUT"])
+@requires("supervisor", "admin")
 @blp.arguments(PolicyInputSchema)
 @blp.response(200, DocumentPolicySchema)
 @blp.doc(summary="Replace a document's reminder overrides; its open items are rescheduled")
-@requires("supervisor", "admin")
 def replace_policy(body: dict[str, Any], document_id: int) -> dict[str, Any]:
     context = services()
     return reminder_service.set_reminder_policy(

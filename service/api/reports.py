@@ -9,12 +9,11 @@ from typing import IO, Any
 from urllib.parse import quote
 
 from flask import Response, stream_with_context
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from checklists.reports import Grouping
 from checklists.status import DUE_SOON_WORKDAYS
-from service.api import ID_RANGE, InputSchema
+from service.api import ID_RANGE, Blueprint, InputSchema
 from service.auth import current_actor, requires
 from service.extensions import services
 from service.services import reports as report_service
@@ -231,10 +230,10 @@ def report_file(
 
 
 @blp.route("/overdue", methods=["GET"])
+@requires()
 @blp.arguments(OverdueQuerySchema, location="query")
 @blp.response(200, OverdueReportSchema, description="JSON, or CSV / XLSX with `format`")
 @blp.doc(**FILE_RESPONSES)
-@requires()
 def overdue(query: dict[str, Any]) -> Any:
     """Every overdue item with its unit, role, deadline and last progress, grouped."""
     request = report_request(query)
@@ -249,10 +248,10 @@ def overdue(query: dict[str, Any]) -> Any:
 
 
 @blp.route("/summary", methods=["GET"])
+@requires()
 @blp.arguments(OverdueQuerySchema, location="query")
 @blp.response(200, SummarySchema, description="JSON, or CSV / XLSX with `format`")
 @blp.doc(**FILE_RESPONSES)
-@requires()
 def summary(query: dict[str, Any]) -> Any:
     """Counts by colour and on-time rates, in total, per unit and per document."""
     request = report_request(query)
@@ -267,10 +266,10 @@ def summary(query: dict[str, Any]) -> Any:
 
 
 @blp.route("/scorecard", methods=["GET"])
+@requires()
 @blp.arguments(ScorecardQuerySchema, location="query")
 @blp.response(200, ScorecardSchema, description="JSON, or CSV / XLSX with `format`")
 @blp.doc(**FILE_RESPONSES)
-@requires()
 def scorecard(query: dict[str, Any]) -> Any:
     """Per unit, lead and co-unit items apart: the items due in a month, quarter or year."""
     request = report_request(query)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
-from service.api import ID_RANGE, InputSchema, Instant
+from service.api import ID_RANGE, Blueprint, InputSchema, Instant
 from service.auth import current_actor, requires
 from service.extensions import services
 from service.services import delivery_log
@@ -183,16 +182,16 @@ class ReplayResultSchema(Schema):
 
 
 @blp.route("/subscriptions", methods=["GET"])
-@blp.response(200, SubscriptionSchema(many=True))
 @requires(*MANAGERS)
+@blp.response(200, SubscriptionSchema(many=True))
 def list_subscriptions() -> list[dict[str, Any]]:
     return subscription_service.list_subscriptions(services().database)
 
 
 @blp.route("/subscriptions", methods=["POST"])
+@requires(*MANAGERS)
 @blp.arguments(SubscriptionCreateSchema)
 @blp.response(201, NewSecretSchema, description="created; the secret is shown this once")
-@requires(*MANAGERS)
 def create_subscription(body: dict[str, Any]) -> dict[str, Any]:
     context = services()
     return subscription_service.create_subscription(
@@ -205,16 +204,16 @@ def create_subscription(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/subscriptions/<id:subscription_id>", methods=["GET"])
-@blp.response(200, SubscriptionSchema)
 @requires(*MANAGERS)
+@blp.response(200, SubscriptionSchema)
 def show_subscription(subscription_id: int) -> dict[str, Any]:
     return subscription_service.subscription_detail(services().database, subscription_id)
 
 
 @blp.route("/subscriptions/<id:subscription_id>", methods=["PATCH"])
+@requires(*MANAGERS)
 @blp.arguments(SubscriptionUpdateSchema)
 @blp.response(200, SubscriptionSchema)
-@requires(*MANAGERS)
 def update_subscription(body: dict[str, Any], subscription_id: int) -> dict[str, Any]:
     context = services()
     return subscription_service.update_subscription(
@@ -228,8 +227,8 @@ def update_subscription(body: dict[str, Any], subscription_id: int) -> dict[str,
 
 
 @blp.route("/subscriptions/<id:subscription_id>", methods=["DELETE"])
-@blp.response(204)
 @requires(*MANAGERS)
+@blp.response(204)
 def delete_subscription(subscription_id: int) -> None:
     context = services()
     subscription_service.delete_subscription(
@@ -238,9 +237,9 @@ def delete_subscription(subscription_id: int) -> None:
 
 
 @blp.route("/subscriptions/<id:subscription_id>/rotate-secret", methods=["POST"])
+@requires(*MANAGERS)
 @blp.arguments(RotateSchema)
 @blp.response(200, NewSecretSchema, description="the new secret, shown this once")
-@requires(*MANAGERS)
 def rotate_secret(body: dict[str, Any], subscription_id: int) -> dict[str, Any]:
     context = services()
     return subscription_service.rotate_secret(
@@ -254,8 +253,8 @@ def rotate_secret(body: dict[str, Any], subscription_id: int) -> dict[str, Any]:
 
 
 @blp.route("/subscriptions/<id:subscription_id>/test", methods=["POST"])
-@blp.response(202, DeliverySchema, description="a subscription.ping queued for this endpoint")
 @requires(*MANAGERS)
+@blp.response(202, DeliverySchema, description="a subscription.ping queued for this endpoint")
 def send_test(subscription_id: int) -> dict[str, Any]:
     context = services()
     return delivery_log.send_test(
@@ -264,9 +263,9 @@ def send_test(subscription_id: int) -> dict[str, Any]:
 
 
 @blp.route("/subscriptions/<id:subscription_id>/deliveries", methods=["GET"])
+@requires(*MANAGERS)
 @blp.arguments(DeliveryQuerySchema, location="query")
 @blp.response(200, DeliveryPageSchema)
-@requires(*MANAGERS)
 def list_deliveries(query: dict[str, Any], subscription_id: int) -> dict[str, Any]:
     return delivery_log.delivery_page(
         services().database,
@@ -278,9 +277,9 @@ def list_deliveries(query: dict[str, Any], subscription_id: int) -> dict[str, An
 
 
 @blp.route("/subscriptions/<id:subscription_id>/attempts", methods=["GET"])
+@requires(*MANAGERS)
 @blp.arguments(AttemptQuerySchema, location="query")
 @blp.response(200, AttemptPageSchema)
-@requires(*MANAGERS)
 def list_attempts(query: dict[str, Any], subscription_id: int) -> dict[str, Any]:
     return delivery_log.attempt_page(
         services().database, subscription_id, limit=query["limit"], cursor=query.get("cursor")
@@ -288,9 +287,9 @@ def list_attempts(query: dict[str, Any], subscription_id: int) -> dict[str, Any]
 
 
 @blp.route("/subscriptions/<id:subscription_id>/replay", methods=["POST"])
+@requires(*MANAGERS)
 @blp.arguments(ReplaySchema)
 @blp.response(202, ReplayResultSchema)
-@requires(*MANAGERS)
 def replay(body: dict[str, Any], subscription_id: int) -> dict[str, Any]:
     context = services()
     return delivery_log.replay(
@@ -303,8 +302,8 @@ def replay(body: dict[str, Any], subscription_id: int) -> dict[str, Any]:
 
 
 @blp.route("/deliveries/<id:delivery_id>/retry", methods=["POST"])
-@blp.response(202, DeliverySchema, description="pending again, due now")
 @requires(*MANAGERS)
+@blp.response(202, DeliverySchema, description="pending again, due now")
 def retry_delivery(delivery_id: int) -> dict[str, Any]:
     context = services()
     return delivery_log.retry_delivery(

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from service.api import ID_RANGE, InputSchema
+from service.api import ID_RANGE, Blueprint, InputSchema
 from service.auth import current_actor, requires
 from service.extensions import services
 from service.services import units as unit_service
@@ -47,17 +46,17 @@ class MergeSchema(InputSchema):
 
 
 @blp.route("", methods=["GET"])
+@requires()
 @blp.arguments(UnitQuerySchema, location="query")
 @blp.response(200, UnitSchema(many=True))
-@requires()
 def list_units(query: dict[str, Any]) -> list[dict[str, Any]]:
     return unit_service.directory(services().database, unconfirmed=query.get("unconfirmed"))
 
 
 @blp.route("", methods=["POST"])
+@requires("supervisor", "admin")
 @blp.arguments(UnitCreateSchema)
 @blp.response(201, UnitSchema)
-@requires("supervisor", "admin")
 def create_unit(body: dict[str, Any]) -> dict[str, Any]:
     context = services()
     entry = unit_service.DirectoryEntry(body["name"], tuple(body["aliases"]), body["is_group"])
@@ -67,9 +66,9 @@ def create_unit(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/<id:unit_id>/aliases", methods=["POST"])
+@requires("supervisor", "admin")
 @blp.arguments(AliasSchema)
 @blp.response(200, UnitSchema)
-@requires("supervisor", "admin")
 def add_alias(body: dict[str, Any], unit_id: int) -> dict[str, Any]:
     context = services()
     return unit_service.alias_unit(
@@ -78,8 +77,8 @@ def add_alias(body: dict[str, Any], unit_id: int) -> dict[str, Any]:
 
 
 @blp.route("/<id:unit_id>/confirm", methods=["POST"])
-@blp.response(200, UnitSchema)
 @requires("supervisor", "admin")
+@blp.response(200, UnitSchema)
 def confirm_unit(unit_id: int) -> dict[str, Any]:
     context = services()
     return unit_service.confirm(
@@ -88,9 +87,9 @@ def confirm_unit(unit_id: int) -> dict[str, Any]:
 
 
 @blp.route("/<id:unit_id>/merge", methods=["POST"])
+@requires("supervisor", "admin")
 @blp.arguments(MergeSchema)
 @blp.response(200, UnitSchema)
-@requires("supervisor", "admin")
 def merge_unit(body: dict[str, Any], unit_id: int) -> dict[str, Any]:
     context = services()
     return unit_service.merge(

@@ -28,6 +28,7 @@ from webhooks import events
 # is not a policy document, and storing it would hold the database's write lock for long.
 MAX_MEASURES = 10_000
 MAX_ITEMS = 50_000
+MAX_TARGETS = 50_000
 
 
 @dataclass
@@ -66,11 +67,14 @@ def read_and_extract(request: ImportRequest, *, max_bytes: int) -> tuple[str, Ex
             "没有在文件中识别出任何措施或任务，请检查文件内容",
             {"file": ["未识别出措施"]},
         )
-    items = sum(len(measure.units) for measure in extraction.measures)
-    if len(extraction.measures) > MAX_MEASURES or items > MAX_ITEMS:
+    measures = extraction.measures
+    items = sum(len(measure.units) for measure in measures)
+    targets = sum(len(measure.targets) for measure in measures)
+    if len(measures) > MAX_MEASURES or items > MAX_ITEMS or targets > MAX_TARGETS:
         raise InvalidInput(
-            f"措施或事项过多（上限 {MAX_MEASURES} 项措施、{MAX_ITEMS} 个事项），请拆分后再导入",
-            {"file": [f"识别出 {len(extraction.measures)} 项措施、{items} 个事项"]},
+            f"措施、事项或指标过多（上限 {MAX_MEASURES} 项措施、{MAX_ITEMS} 个事项、"
+            f"{MAX_TARGETS} 个指标），请拆分后再导入",
+            {"file": [f"识别出 {len(measures)} 项措施、{items} 个事项、{targets} 个指标"]},
         )
     return text, extraction
 
@@ -451,9 +455,13 @@ def measure_fields(extracted: ExtractedMeasure) -> dict[str, Any]:
 
 
 def safe_filename(filename: str) -> str:
-    """Only the base name of an uploaded file is kept (no paths, no control characters)."""
+    """Only the base name of an uploaded file is kept (no paths, no control characters).
+
+    A name of dots alone (`..`) names a directory, not a file, and is not kept.
+    """
     base = filename.replace("\\", "/").rsplit("/", 1)[-1]
-    return "".join(ch for ch in base if ch.isprintable())[:255]
+    kept = "".join(ch for ch in base if ch.isprintable())[:255]
+    return kept if kept.strip(".") else ""
 
 
 def list_documents(database: Database) -> list[dict[str, Any]]:
