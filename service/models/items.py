@@ -18,6 +18,8 @@ class Item(SQLModel, table=True):
         UniqueConstraint("measure_id", "unit_id", "period", name="uq_item_measure_unit_period"),
         Index("ix_item_status_deadline", "status", "deadline"),
         Index("ix_item_unit_status", "unit_id", "status"),
+        # A unit's items in id order: a staff member's pages stop after one page of rows.
+        Index("ix_item_unit_id_id", "unit_id", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import or_
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from checklists import workflow
@@ -117,6 +118,8 @@ def list_items(
             .join(Document, col(Document.id) == Measure.document_id)
             .join(Unit, col(Unit.id) == Item.unit_id)
             .where(col(Item.withdrawn).is_(False))
+            # A page shows neither text: reading (and sorting) them costs more than the rest.
+            .options(defer(Measure.text), defer(Document.text))
         )
         query = apply_filters(query, actor, filters, today)
         if cursor:
@@ -146,15 +149,9 @@ def apply_filters(query: Any, actor: Actor, filters: ItemFilters, today: date) -
         condition = overdue & col(Item.status).in_(open_statuses)
         query = query.where(condition if filters.overdue else ~condition | (Item.deadline == None))  # noqa: E711
     if filters.q:
-        pattern = f"%{filters.q}%"
-        query = query.where(
-            or_(
-                col(Measure.title).like(pattern),
-                col(Measure.text).like(pattern),
-                col(Unit.name).like(pattern),
-                col(Document.title).like(pattern),
-            )
-        )
+        # `%` and `_` in the search text are characters to find, not LIKE wildcards.
+        searched = (col(Measure.title), col(Measure.text), col(Unit.name), col(Document.title))
+        query = query.where(or_(*(c.contains(filters.q, autoescape=True) for c in searched)))
     return query
 
 
@@ -209,12 +206,36 @@ def item_detail(database: Database, actor: Actor, item_id: int, today: date) -> 
         return detail(session, actor, load_item(session, actor, item_id), today)
 
 
-def detail(session: Session, actor: Actor, item: Item, today: date) -> dict[str, Any]:
-    """The item with its measure text, targets, sibling units, history and allowed actions."""
-    measure = session.get(Measure, item.measure_id)
-    document = session.get(Document, measure.document_id)
-    unit = session.get(Unit, item.unit_id)
-    targets = targets_by_measure(session, {measure.id}).get(measure.id, [])
+Place = tuple[Measure, Document, Unit]
+
+
+def place_of(session: Session, item: Item) -> Place:
+    """The item's measure, document (without its text, which no caller shows) and unit."""
+    return session.exec(
+        select(Measure, Document, Unit)
+        .join(Document, col(Document.id) == Measure.document_id)
+        .join(Unit, col(Unit.id) == item.unit_id)
+        .where(Measure.id == item.measure_id)
+        .options(defer(Document.text))
+    ).one()
+
+
+def detail(
+    session: Session,
+    actor: Actor,
+    item: Item,
+    today: date,
+    *,
+    place: Place | None = None,
+    targets: list[Target] | None = None,
+) -> dict[str, Any]:
+    """The item with its measure text, targets, sibling units, history and allowed actions.
+
+    A transition passes the place and targets it has already read.
+    """
+    measure, document, unit = place or place_of(session, item)
+    if targets is None:
+        targets = targets_by_measure(session, {measure.id}).get(measure.id, [])
     siblings = session.exec(
         select(Item, Unit)
         .join(Unit, col(Unit.id) == Item.unit_id)
@@ -278,10 +299,11 @@ def transition(
         replan(item, now)
         session.add(item)
         session.flush()
-        record_transition(session, actor, item, outcome, before, now)
+        place = place_of(session, item)  # after the action: a reassignment changes the unit
+        record_transition(session, actor, item, outcome, before, now, place)
         if outcome.to_status == Status.APPROVED:
             open_next_period(session, item, now, today)
-        return detail(session, actor, item, today)
+        return detail(session, actor, item, today, place=place, targets=targets)
 
 
 def persist(item: Item, outcome: workflow.Outcome, now: datetime) -> None:
@@ -319,6 +341,7 @@ def record_transition(
     outcome: workflow.Outcome,
     before: dict[str, Any],
     now: datetime,
+    place: Place,
 ) -> None:
     details = {k: jsonable(v) for k, v in outcome.details.items()}
     changes = {k: [jsonable(a), jsonable(b)] for k, (a, b) in outcome.changes.items()}
@@ -336,11 +359,15 @@ def record_transition(
         note=str(note) if note is not None else None,
         details={**details, "changes": changes},
     )
+    measure, document, unit = place
     record_item_event(
         session,
         EVENT_FOR_ACTION[outcome.action],
         item,
         now=now,
+        measure=measure,
+        document=document,
+        unit=unit,
         actor_id=actor.token_id,
         actor_name=actor.label,
         before=before,
