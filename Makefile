@@ -9,20 +9,20 @@ STAMP := $(VENV)/.installed-stamp
 run: $(STAMP)
 	$(BIN)/checklist serve
 
+# Two processes: the suite is several minutes of waiting on databases, servers and a browser.
 test: $(STAMP) postgres browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 test-sqlite: $(STAMP) browser
-	$(BIN)/pytest --backends sqlite
+	$(BIN)/pytest -n 2 --backends sqlite
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# Run by hand (minutes; the 1M-item runs need a few GB of disk): figures and JSON in bench/results/.
+# Run by hand (the 1M-item runs need a few GB of disk): every benchmark in turn, JSON in
+# bench/results/ and a Markdown summary in bench/results/summary.md (see bench/RESULTS.md).
 bench: $(STAMP) postgres
-	$(BIN)/python -m bench.webhooks
-	$(BIN)/python -m bench.reminders --postgres postgresql://postgres@127.0.0.1:5432/test
-	$(BIN)/python -m bench.reports --postgres postgresql://postgres@127.0.0.1:5432/test
+	$(BIN)/python -m bench
 
 postgres:
 	@bash .ci/ensure-postgres

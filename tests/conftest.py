@@ -41,6 +41,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         backends = [b.strip() for b in metafunc.config.getoption("backends").split(",") if b]
+        if metafunc.definition.get_closest_marker("one_backend"):
+            backends = backends[:1]
         metafunc.parametrize("backend", backends, scope="session")
 
 

@@ -41,6 +41,9 @@ PROBLEM = "application/problem+json"
 PUBLIC_HOOK = "https://93.184.215.14/hook"
 MB = 1024 * 1024
 DEFAULT_LIMIT = Config().max_upload_bytes + MB  # MAX_CONTENT_LENGTH of a default app
+# Not a speed target (those are in bench/): the quadratic and zip-bomb cases this guards
+# against took minutes, the fixed code takes seconds even on a loaded machine.
+HANG_GUARD_SECONDS = 60
 
 INJECTIONS = [
     "'; DROP TABLE item;--",
@@ -190,6 +193,7 @@ def test_every_json_endpoint_is_enumerated() -> None:
     assert ("POST", "/api/v1/items/{item}/transitions") in JSON_ENDPOINTS
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize(("method", "path"), JSON_ENDPOINTS, ids=map(" ".join, JSON_ENDPOINTS))
 @pytest.mark.parametrize("raw", MALFORMED.values(), ids=MALFORMED.keys())
 def test_malformed_json_is_a_4xx_problem_and_changes_nothing(
@@ -242,6 +246,7 @@ WRONG_TYPES = [
 ]
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize(
     ("method", "path", "body", "field"),
     WRONG_TYPES,
@@ -695,6 +700,7 @@ def post_file(client: FlaskClient, tokens: Tokens, path: str, name: str, data: b
                        headers=tokens.header("admin"), content_type="multipart/form-data")
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize("build", HOSTILE_UPLOADS.values(), ids=HOSTILE_UPLOADS.keys())
 @pytest.mark.parametrize("path", ["/api/v1/documents", "/api/v1/documents/preview"])
 def test_hostile_files_are_refused_quickly(client, tokens, database, path, build) -> None:
@@ -705,7 +711,7 @@ def test_hostile_files_are_refused_quickly(client, tokens, database, path, build
     elapsed = time.perf_counter() - started
     assert "file" in assert_problem(response, 422)["errors"]
     assert table_counts(database) == before
-    assert elapsed < 10
+    assert elapsed < HANG_GUARD_SECONDS
 
 
 @pytest.fixture
@@ -715,6 +721,7 @@ def traced() -> Iterator[None]:
     tracemalloc.stop()
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize("build", HOSTILE_UPLOADS.values(), ids=HOSTILE_UPLOADS.keys())
 def test_hostile_files_are_read_in_bounded_memory(client, tokens, traced, build) -> None:
     name, data = build()
@@ -753,13 +760,14 @@ PATHOLOGICAL = {
 }
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize("text", PATHOLOGICAL.values(), ids=PATHOLOGICAL.keys())
 def test_pathological_text_is_read_in_linear_time(client, tokens, text) -> None:
     started = time.perf_counter()
     response = send_json(client, "POST", "/api/v1/documents/preview", {"text": text},
                          tokens.header("admin"))
     assert response.status_code in (200, 422), response.get_data(as_text=True)[:300]
-    assert time.perf_counter() - started < 10
+    assert time.perf_counter() - started < HANG_GUARD_SECONDS
 
 
 # --- file names -------------------------------------------------------------------------

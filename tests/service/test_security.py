@@ -79,6 +79,7 @@ def expired_and_revoked(database: Database, clock: FixedClock, tokens: Tokens) -
     return {"expired": f"Bearer {expired}", "revoked": f"Bearer {revoked}"}
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize(("method", "path"), ROUTES, ids=[f"{m} {p}" for m, p in ROUTES])
 @pytest.mark.parametrize("kind", ["no token", "expired", "revoked", "malformed"])
 def test_every_endpoint_wants_a_valid_token_before_reading_input(
@@ -246,6 +247,7 @@ def subscription_rows(database: Database) -> tuple[int, int]:
     return counts["subscription"], counts["audit_record"]
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize("url", INTERNAL_URLS)
 def test_internal_webhook_destinations_are_422(client, tokens, database, url) -> None:
     before = subscription_rows(database)
