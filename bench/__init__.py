@@ -1,1 +1,1 @@
-"""Benchmarks, run by hand (`python -m bench.<name>`); not part of the test suite."""
+"""Benchmarks, run by hand (`python -m bench`, or `python -m bench.<name>` for one); not tests."""

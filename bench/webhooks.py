@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import tempfile
 import threading
 import time
@@ -27,26 +26,19 @@ from typing import Any
 import requests
 from sqlmodel import func, select
 
+from bench.harness import emit, percentiles, write_json
 from service import schema
 from service.clock import SystemClock
 from service.config import Config
 from service.db import Database
 from service.logs import configure_logging
 from service.models import Delivery, Subscription
-from service.services.events import record_event
 from service.worker import DeliveryWorker
 from tests.receivers import Receiver, Reply, receiving
-from webhooks import events as ev
 from webhooks.signing import new_standard_secret
 
 RESULTS = Path(__file__).resolve().parent / "results" / "webhooks.json"
 BATCH = 200
-
-
-def percentiles(samples: Sequence[float]) -> dict[str, float]:
-    """p50 and p99 in milliseconds."""
-    cuts = statistics.quantiles(samples, n=100, method="inclusive")
-    return {"p50": round(cuts[49] * 1000, 2), "p99": round(cuts[98] * 1000, 2)}
 
 
 def subscribe(database: Database, url: str) -> None:
@@ -62,19 +54,6 @@ def subscribe(database: Database, url: str) -> None:
                 updated_at=now,
             )
         )
-
-
-def emit(database: Database, count: int, first: int = 0) -> dict[str, float]:
-    """Record `count` item events in one transaction; their ids and commit times."""
-    now = datetime.now(UTC)
-    with database.transaction() as session:
-        ids = []
-        for number in range(first, first + count):
-            data = ev.item_data(item_id=number, title=f"推进老旧小区改造第{number}项")
-            event = record_event(session, ev.ITEM_OVERDUE, f"items/{number}", data, now=now)
-            ids.append(event.event_id)
-    committed = time.monotonic()
-    return dict.fromkeys(ids, committed)
 
 
 def pending(database: Database) -> int:
@@ -199,19 +178,18 @@ def report(result: dict[str, Any]) -> str:
     )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=100.0, help="events a second (latency)")
     parser.add_argument("--database-url", help="default: a new SQLite file in a temp folder")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         url = args.database_url or f"sqlite:///{Path(folder) / 'bench.db'}"
         result = run(args.events, args.rate, url)
     print(report(result))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"written to {RESULTS}")
+    write_json(RESULTS, result)
+    return result
 
 
 if __name__ == "__main__":
