@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import threading
 
 import gevent
 from gevent.pool import Pool
-from gevent.pywsgi import WSGIServer
+from gevent.pywsgi import WSGIHandler, WSGIServer
 
 from service import schema
 from service.app import create_app
@@ -30,6 +31,18 @@ log = logging.getLogger(__name__)
 GRACE_S = 3.0
 
 
+class NoDelayHandler(WSGIHandler):
+    """Sends each answer at once.
+
+    pywsgi writes headers and body separately; with Nagle's algorithm on, a keep-alive
+    client's next request waited about 40 ms for the delayed ACK of the first write.
+    """
+
+    def handle(self) -> None:
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().handle()
+
+
 def run_embedded(
     config: Config, database: Database, *, host: str, port: int, connections: int
 ) -> None:
@@ -37,7 +50,14 @@ def run_embedded(
     schema.upgrade(database)
     clock = SystemClock()
     app = create_app(config, database=database, clock=clock)
-    server = WSGIServer((host, port), app, spawn=Pool(connections), log=None, error_log=log)
+    server = WSGIServer(
+        (host, port),
+        app,
+        spawn=Pool(connections),
+        handler_class=NoDelayHandler,
+        log=None,
+        error_log=log,
+    )
     stop = threading.Event()
     worker = threading.Thread(
         target=DeliveryWorker(config, database, clock).run, args=(stop,), name="delivery-worker"
