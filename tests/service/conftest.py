@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
 from service.clock import FixedClock
 from service.db import Database
 from service.services.audit import CLI_ACTOR
+from service.services.documents import ImportReport, ImportRequest, import_document
 from service.services.tokens import create_token
 from service.services.units import DirectoryEntry, load_directory
 
@@ -62,3 +64,18 @@ def make_tokens(database: Database, clock: FixedClock) -> Tokens:
             ]
         }
     return Tokens(**made)
+
+
+def import_plan(
+    database: Database, clock: FixedClock, filename: str = "plan.txt", **options: Any
+) -> ImportReport:
+    """PLAN imported by the command line's actor, as of the clock's day."""
+    now = clock.now()
+    return import_document(
+        database,
+        ImportRequest(PLAN.encode(), filename, **options),
+        actor=CLI_ACTOR,
+        now=now,
+        today=now.date(),
+        max_bytes=10_000_000,
+    )

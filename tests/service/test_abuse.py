@@ -35,7 +35,7 @@ from service.config import Config
 from service.db import Database
 from service.services.audit import CLI_ACTOR
 from service.services.documents import MAX_MEASURES, ImportRequest, import_document, safe_filename
-from tests.service.conftest import PLAN, Tokens
+from tests.service.conftest import PLAN, Tokens, import_plan
 
 PROBLEM = "application/problem+json"
 PUBLIC_HOOK = "https://93.184.215.14/hook"
@@ -111,14 +111,7 @@ class Plan:
 
 @pytest.fixture
 def plan(client: FlaskClient, tokens: Tokens, database: Database, clock: FixedClock) -> Plan:
-    report = import_document(
-        database,
-        ImportRequest(PLAN.encode(), "plan.txt"),
-        actor=CLI_ACTOR,
-        now=clock.now(),
-        today=date(2026, 11, 20),
-        max_bytes=1_000_000,
-    )
+    report = import_plan(database, clock)
     items = client.get("/api/v1/items", headers=tokens.header("staff_a")).get_json()["items"]
     units = client.get("/api/v1/units", headers=tokens.header("admin")).get_json()
     hook = client.post(

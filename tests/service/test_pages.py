@@ -12,8 +12,7 @@ from flask.testing import FlaskClient
 from service.clock import FixedClock
 from service.db import Database
 from service.services.audit import CLI_ACTOR
-from service.services.documents import ImportRequest, import_document
-from tests.service.conftest import PLAN, Tokens
+from tests.service.conftest import Tokens, import_plan
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -37,14 +36,7 @@ def post_form(client: FlaskClient, page_url: str, url: str, data: dict[str, str]
 
 @pytest.fixture
 def imported(database: Database, clock: FixedClock, tokens: Tokens) -> dict[str, int]:
-    report = import_document(
-        database,
-        ImportRequest(PLAN.encode(), "plan.txt", default_deadline=date(2026, 12, 31)),
-        actor=CLI_ACTOR,
-        now=clock.now(),
-        today=date(2026, 11, 20),
-        max_bytes=10_000_000,
-    )
+    report = import_plan(database, clock, default_deadline=date(2026, 12, 31))
     return {"document": report.document_id}
 
 

@@ -7,7 +7,7 @@ import random
 import re
 import socket
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from ipaddress import ip_address, ip_network
 from pathlib import Path
 from typing import Any
@@ -21,12 +21,11 @@ from service.config import Config
 from service.db import Database
 from service.services import delivery_log
 from service.services.audit import CLI_ACTOR
-from service.services.documents import ImportRequest, import_document
 from service.services.subscriptions import SubscriptionRequest, create_subscription
 from service.services.tokens import create_token, revoke
 from service.worker import DeliveryWorker
 from tests.receivers import Receiver, Reply, receiving
-from tests.service.conftest import PLAN, Tokens
+from tests.service.conftest import Tokens, import_plan
 from tests.service.test_abuse import assert_problem, offline_app, table_counts
 from webhooks.transport import Transport
 
@@ -121,9 +120,7 @@ def test_wrong_role_is_403_before_the_input_is_read(client, tokens, database) ->
 def unit_a(database: Database, clock: FixedClock, tokens: Tokens, client: FlaskClient
            ) -> dict[str, int]:
     """PLAN imported, one of unit A's items acknowledged (so A has events of its own)."""
-    report = import_document(database, ImportRequest(PLAN.encode(), "plan.txt"),
-                             actor=CLI_ACTOR, now=clock.now(), today=date(2026, 11, 20),
-                             max_bytes=1_000_000)
+    report = import_plan(database, clock)
     items = client.get("/api/v1/items", headers=tokens.header("staff_a")).get_json()["items"]
     item = items[0]["id"]
     etag = client.get(f"/api/v1/items/{item}", headers=tokens.header("staff_a")).headers["ETag"]

@@ -9,10 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from service.services.audit import CLI_ACTOR
-from service.services.documents import ImportRequest, import_document
 from tests.e2e.browser.conftest import Site, screenshot, sign_in, sign_out
-from tests.service.conftest import PLAN
+from tests.service.conftest import import_plan
 from tests.service.test_pages_admin import word_file
 
 pytestmark = pytest.mark.e2e
@@ -22,13 +20,8 @@ MEASURE = "建设智慧路口"
 
 @pytest.fixture
 def imported(site: Site) -> int:
-    report = import_document(
-        site.database,
-        ImportRequest(PLAN.encode(), "行动方案.txt", default_deadline=date(2026, 12, 31)),
-        actor=CLI_ACTOR,
-        now=site.clock.now(),
-        today=date(2026, 11, 20),
-        max_bytes=10_000_000,
+    report = import_plan(
+        site.database, site.clock, "行动方案.txt", default_deadline=date(2026, 12, 31)
     )
     return report.document_id
 
