@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import platform
 import random
+import re
 import sys
 import tempfile
 import time
@@ -36,7 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import requests
 from sqlalchemy import text
@@ -64,6 +65,7 @@ MARKER = "广播基准"  # in the title of every event this benchmark commits
 HOST = "127.0.0.1"
 POLL_S = 0.5  # EventBroadcaster's default poll interval
 EVENT_TIMEOUT_S = 10.0
+ERROR = re.compile(r"Traceback|\b\w*(Error|Exception)\b")
 OLDEST_TRANSACTION = text(
     "SELECT extract(epoch FROM max(now() - xact_start)) FROM pg_stat_activity"
     " WHERE pid <> pg_backend_pid()"
@@ -108,9 +110,11 @@ class Rig:
     """What a run measures with: the database, the server, the crowd of streams and its pipe."""
 
     database: Database
+    server: str
     base: str
     token: str
     server_pid: int
+    idle_rss_mb: float  # before any stream opened
     crowd_pid: int
     streams: Connection
 
@@ -203,24 +207,39 @@ def measure(
     port = free_port()
     command, env = SERVERS[server](port, max(levels) + 100)
     env |= {"DATABASE_URL": database.url, "LOG_LEVEL": "WARNING", "LOG_FORMAT": "text"}
-    base, rng, done = f"http://{HOST}:{port}", random.Random(7), []
-    with (
-        tempfile.TemporaryFile() as log,
-        serving(command, env, base, log) as process,
-        crowd(port, token) as (streams, crowd_pid),
-    ):
-        rig = Rig(database, base, token, process.pid, crowd_pid, streams)
-        idle_rss = tree_rss_mb(process.pid)
-        for level in levels:
-            figures = measure_level(rig, level, requests_n, events, len(done) * events, rng)
-            if not figures["open_failed"]:
-                added_kb = (figures["rss_mb"] - idle_rss) * 1024
-                figures["kb_per_subscriber"] = round(added_kb / figures["subscribers"], 1)
-            print(table_row(database.backend, server, figures), flush=True)
-            done.append(figures)
-            if figures["open_failed"]:
-                break
-    return {"server": server, "idle_rss_mb": idle_rss, "levels": done}
+    base = f"http://{HOST}:{port}"
+    with tempfile.TemporaryFile() as log:
+        with serving(command, env, base, log) as process, crowd(port, token) as (streams, pid):
+            idle_rss = tree_rss_mb(process.pid)
+            rig = Rig(database, server, base, token, process.pid, idle_rss, pid, streams)
+            done = measure_levels(rig, levels, requests_n, events)
+        errors = error_lines(log)
+    return {"server": server, "idle_rss_mb": idle_rss, "levels": done, "server_errors": errors}
+
+
+def measure_levels(
+    rig: Rig, levels: list[int], requests_n: int, events: int
+) -> list[dict[str, Any]]:
+    """Grow the crowd through `levels` on a running server; stop after a level that fails."""
+    rng, done = random.Random(7), []
+    for level in levels:
+        figures = measure_level(rig, level, requests_n, events, len(done) * events, rng)
+        if not figures["open_failed"]:
+            added_kb = (figures["rss_mb"] - rig.idle_rss_mb) * 1024
+            figures["kb_per_subscriber"] = round(added_kb / figures["subscribers"], 1)
+        print(table_row(rig.database.backend, rig.server, figures), flush=True)
+        done.append(figures)
+        if figures["open_failed"]:
+            break
+    return done
+
+
+def error_lines(log: IO[bytes], keep: int = 5) -> dict[str, Any]:
+    """How many errors the server logged (read once it has stopped), and the last few."""
+    log.seek(0)
+    lines = log.read().decode(errors="replace").splitlines()
+    found = [line for line in lines if ERROR.search(line)]
+    return {"count": len(found), "last": found[-keep:]}
 
 
 def measure_level(
@@ -229,7 +248,7 @@ def measure_level(
     """Open streams up to `level`, then time requests and events with all of them open."""
     opened = ask(rig.streams, "open", level)
     figures: dict[str, Any] = {"subscribers": opened["opened"], "open_s": opened["seconds"]}
-    figures["open_failed"] = opened["failed"]
+    figures |= {"open_failed": opened["failed"], "dropped": opened["dropped"]}
     if opened["failed"]:
         return figures | {"errors": opened["errors"]}
     items = "/api/v1/items?limit=20"
@@ -250,13 +269,14 @@ HEADER = (
 def table_row(backend: str, server: str, run: dict[str, Any]) -> str:
     where = f"{backend:<11}{server:<9}{run['subscribers']:>8}{run['open_s']:>8.1f}"
     if run["open_failed"]:
-        return f"{where}  {run['open_failed']} failed to open: {run['errors']}"
+        return f"{where}  {run['open_failed']} did not open: {run['errors']}"
     event = run["event"]
     cpu = ms(event, "server_cpu_ms_per_event", "crowd_cpu_ms_per_event")
     return (
         f"{where}{ms(run['items_ms']):>16}{ms(run['healthz_ms']):>17}"
         f"{event['first_ms']['p50']:>11.0f}{ms(event['last_ms'], 'p50', 'max'):>17}"
         f"{cpu:>24}{run['rss_mb']:>8.0f}{run['kb_per_subscriber']:>10.1f}"
+        + (f"  {run['dropped']} dropped by the server" if run["dropped"] else "")
     )
 
 

@@ -4,7 +4,8 @@ The stream benchmark runs this in a child process of its own, so that the subscr
 sockets and reads share neither the server's process nor the loop that times requests.
 Each command on the pipe gets one reply:
 
-- `("open", total)`: open streams until `total` are streaming → opened, failed, seconds
+- `("open", total)`: open streams until `total` are streaming → opened, failed, seconds,
+  and how many streams the server has ended so far (dropped)
 - `("await", n, timeout)`: wait until every stream has had event `n` → when the first and
   the last got it (`time.monotonic`, the same clock in every process), and how many
 - `("close",)`: close every stream and end
@@ -48,6 +49,7 @@ class Crowd:
     numbered: re.Pattern[bytes]
     arrivals: dict[int, Arrival] = field(default_factory=dict)
     streaming: int = 0
+    dropped: int = 0  # streams the server ended
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     writers: list[asyncio.StreamWriter] = field(default_factory=list)
 
@@ -96,7 +98,10 @@ async def listen(crowd: Crowd, reader: asyncio.StreamReader, data: bytes) -> Non
             if end:
                 crowd.received(frames, time.monotonic())
             data = await reader.read(65536)
-    except (ConnectionError, asyncio.CancelledError):
+        crowd.dropped += 1
+    except ConnectionError:
+        crowd.dropped += 1
+    except asyncio.CancelledError:
         pass
     finally:
         crowd.streaming -= 1
@@ -113,6 +118,7 @@ async def open_streams(crowd: Crowd, total: int) -> dict[str, Any]:
     return {
         "opened": crowd.streaming,
         "failed": len(failures),
+        "dropped": crowd.dropped,
         "errors": sorted({repr(failure) for failure in failures})[:5],
         "seconds": round(time.monotonic() - started, 2),
     }
