@@ -43,7 +43,7 @@ def register_pages(app: Flask) -> None:
         SESSION_COOKIE_NAME="duban_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=services_config_https(app),
+        SESSION_COOKIE_SECURE=served_over_https(app),
         PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
     )
     csrf.init_app(app)
@@ -70,7 +70,7 @@ def local_time(moment: datetime) -> str:
     return moment.astimezone(services().config.tz).strftime("%Y-%m-%d %H:%M")
 
 
-def services_config_https(app: Flask) -> bool:
+def served_over_https(app: Flask) -> bool:
     return app.extensions["services"].config.base_url.startswith("https://")
 
 
