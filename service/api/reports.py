@@ -236,10 +236,14 @@ def report_file(
 @blp.doc(**FILE_RESPONSES)
 def overdue(query: dict[str, Any]) -> Any:
     """Every overdue item with its unit, role, deadline and last progress, grouped."""
-    request = report_request(query)
+    return overdue_file(query["format"], report_request(query))
+
+
+def overdue_file(file_format: str, request: ReportRequest) -> Any:
+    """The overdue report in `file_format`: for the API and the 督办总览 page's download."""
     database = services().database
     return report_file(
-        query["format"],
+        file_format,
         ("督办逾期事项", "overdue", request.as_of),
         data=lambda: report_service.overdue_report(database, request),
         csv=lambda: report_service.overdue_csv(database, request),

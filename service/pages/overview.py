@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template
 
-from service.api.reports import xlsx_response
+from service.api.reports import overdue_file
 from service.extensions import services
 from service.pages.charts import bar_chart, short_label
 from service.pages.signin import page_actor, signed_in
@@ -47,10 +47,4 @@ def index() -> str:
 @signed_in("supervisor", "admin")
 def overdue_workbook() -> Response:
     """The same workbook as the API's overdue report, for the session's user."""
-    request = todays_report()
-    label = request.as_of.isoformat()
-    return xlsx_response(
-        lambda target: report_service.overdue_xlsx(services().database, request, target),
-        f"督办逾期事项_{label}.xlsx",
-        f"overdue-{label}.xlsx",
-    )
+    return overdue_file("xlsx", todays_report())
